@@ -1,0 +1,95 @@
+"""Sessions for the bareASGI monorepo.
+
+`nox` alone runs the test matrix (every package on every Python, integration, lint and
+typecheck). `bench` and `demo` are sessions of their own. Every install takes our packages from
+this repository by path, all in one command, so the unrelated `bareasgi*` distributions on the
+public index are never chosen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PYTHONS = ["3.12", "3.13"]
+BENCH_PYTHON = "3.12"
+PACKAGES = sorted(
+    p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").is_file()
+)
+TEST_DEPS = [
+    "pytest>=9",
+    "pytest-asyncio>=1.0",
+    "pytest-timeout>=2.3",
+    "hypothesis>=6.100",
+]
+LINT_DEPS = ["ruff==0.17.5"]
+TYPE_DEPS = ["mypy==2.4.1"]
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["tests", "integration", "lint", "typecheck"]
+
+
+def local(name: str, extras: str = "") -> str:
+    """An editable, by-path requirement for one of our packages."""
+    return f"-e{ROOT / 'packages' / name}{f'[{extras}]' if extras else ''}"
+
+
+def all_packages() -> list[str]:
+    return [local("core", "testing,server")] + [local(p) for p in PACKAGES if p != "core"]
+
+
+@nox.session(python=PYTHONS)
+@nox.parametrize("package", PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """One package's own tests, in an environment holding only it and core."""
+    requirements = [local("core", "testing,server")]
+    if package != "core":
+        requirements.append(local(package))
+    session.install(*requirements, *TEST_DEPS)
+    session.run("pytest", f"packages/{package}/tests", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def integration(session: nox.Session) -> None:
+    """Cross-package tests against every package installed together."""
+    session.install(*all_packages(), *TEST_DEPS)
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def lint(session: nox.Session) -> None:
+    session.install(*LINT_DEPS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS[0])
+def typecheck(session: nox.Session) -> None:
+    session.install(*all_packages(), *TEST_DEPS, *TYPE_DEPS)
+    sources = [f"packages/{p}/src" for p in PACKAGES]
+    session.run("mypy", *sources, "examples", "benchmarks")
+    session.run("mypy", "--allow-untyped-decorators", *[f"packages/{p}/tests" for p in PACKAGES], "tests")
+
+
+@nox.session(python=BENCH_PYTHON)
+def bench(session: nox.Session) -> None:
+    """The performance harness: every scenario against the raw-ASGI floor and the peers."""
+    session.install(
+        *all_packages(),
+        "starlette",
+        "blacksheep",
+        "falcon",
+        "uvicorn",
+        "httpx",
+    )
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def demo(session: nox.Session) -> None:
+    """The demo application at http://127.0.0.1:9009 (Ctrl-C stops it)."""
+    session.install(*all_packages())
+    session.run("python", "examples/demo.py", *session.posargs)

@@ -15,9 +15,7 @@ import nox
 ROOT = Path(__file__).parent
 PYTHONS = ["3.12", "3.13"]
 BENCH_PYTHON = "3.12"
-PACKAGES = sorted(
-    p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").is_file()
-)
+PACKAGES = sorted(p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").is_file())
 TEST_DEPS = [
     "pytest>=9",
     "pytest-asyncio>=1.0",
@@ -71,7 +69,9 @@ def typecheck(session: nox.Session) -> None:
     session.install(*all_packages(), *TEST_DEPS, *TYPE_DEPS)
     sources = [f"packages/{p}/src" for p in PACKAGES]
     session.run("mypy", *sources, "examples", "benchmarks")
-    session.run("mypy", "--allow-untyped-decorators", *[f"packages/{p}/tests" for p in PACKAGES], "tests")
+    session.run(
+        "mypy", "--allow-untyped-decorators", *[f"packages/{p}/tests" for p in PACKAGES], "tests"
+    )
 
 
 @nox.session(python=BENCH_PYTHON)

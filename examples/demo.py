@@ -1,0 +1,89 @@
+"""The demo application: the article's programs, each under its own prefix, in one process.
+
+    ./dev demo            (or: python examples/demo.py [--bind HOST:PORT])
+
+then browse to http://127.0.0.1:9009/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import sys
+from pathlib import Path
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import hello_world
+import hello_world_router
+import rest
+
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    Matches,
+    Scope,
+    WebSocket,
+    text_writer,
+)
+
+MOUNTS = {
+    "/hello": (hello_world.app, "/hello-world", "hello world, decorator routing"),
+    "/hello-router": (hello_world_router.app, "/hello-world", "hello world, router.add"),
+    "/rest": (rest.app, "/info", "the REST example (GET with accept: application/json)"),
+}
+
+app = Application()
+for prefix, (mounted, _, _) in MOUNTS.items():
+    app.mount(prefix, mounted)
+
+
+@app.on_http_request({"GET"}, "/", name="index")
+async def index(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    links = "".join(
+        f'<li><a href="{html.escape(prefix + path)}">{html.escape(prefix + path)}</a>'
+        f" &mdash; {html.escape(text)}</li>"
+        for prefix, (_, path, text) in MOUNTS.items()
+    )
+    greeting = app.url_for("greet", name="World", times=3)
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>bareASGI demo</title></head>"
+        "<body><h1>bareASGI demo</h1><ul>"
+        f"{links}"
+        f'<li><a href="{greeting}">{greeting}</a> &mdash; typed route parameters</li>'
+        "</ul><p>WebSocket echo at <code>/ws/echo</code>.</p></body></html>"
+    )
+    return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(page)
+
+
+@app.on_http_request({"GET"}, "/greet/{name}/{times:int}", name="greet")
+async def greet(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    text = "\n".join(f"Hello, {matches['name']}!" for _ in range(min(matches["times"], 100)))
+    return 200, [(b"content-type", b"text/plain; charset=utf-8")], text_writer(text)
+
+
+@app.on_ws_request("/ws/echo")
+async def echo(scope: Scope, info: Info, matches: Matches, web_socket: WebSocket) -> None:
+    await web_socket.accept()
+    while (message := await web_socket.receive()) is not None:
+        await web_socket.send(message)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bind", default="127.0.0.1:9009")
+    args = parser.parse_args()
+    config = Config()
+    config.bind = [args.bind]
+    print(f"bareASGI demo on http://{args.bind}/  (Ctrl-C stops it)", flush=True)
+    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""bareASGI: a lightweight, fast ASGI web framework.
+
+Handlers take `(scope, info, matches, content)` and return a status or a
+`(status, headers, body, pushes)` tuple; headers stay ASGI's lists of `(bytes, bytes)`.
+"""
+
+from __future__ import annotations
+
+from .applications import ALLOW_KEY, ROUTE_KEY, Application
+from .errors import ClientDisconnected, HttpError, InvalidPath
+from .routing import HttpRouter, Route, WebSocketRouter
+from .streaming import (
+    BytesBody,
+    ChunkedBody,
+    bytes_reader,
+    bytes_writer,
+    text_reader,
+    text_writer,
+)
+from .types import (
+    ASGIApp,
+    Content,
+    Headers,
+    HttpHandler,
+    HttpMiddleware,
+    HttpResponse,
+    Info,
+    LifespanHandler,
+    Matches,
+    Scope,
+)
+from .websockets import WebSocket, WebSocketClosed
+
+__all__ = [
+    "ALLOW_KEY",
+    "ROUTE_KEY",
+    "ASGIApp",
+    "Application",
+    "BytesBody",
+    "ChunkedBody",
+    "ClientDisconnected",
+    "Content",
+    "Headers",
+    "HttpError",
+    "HttpHandler",
+    "HttpMiddleware",
+    "HttpResponse",
+    "HttpRouter",
+    "Info",
+    "InvalidPath",
+    "LifespanHandler",
+    "Matches",
+    "Route",
+    "Scope",
+    "WebSocket",
+    "WebSocketClosed",
+    "WebSocketRouter",
+    "bytes_reader",
+    "bytes_writer",
+    "text_reader",
+    "text_writer",
+]

@@ -1,0 +1,332 @@
+"""The HTTP hot path: the lazy request body, checking a handler's response and sending it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any, Final, final
+
+from .errors import ClientDisconnected, HttpError
+from .streaming import BytesBody, ChunkedBody
+from .types import Headers, Message, Receive, Scope, Send
+
+LOGGER: Final = logging.getLogger("bareasgi")
+
+DEFAULT_MAX_BODY_SIZE: Final = 10 * 1024 * 1024
+
+# RFC 9110 field names (we require ASGI's lower case) and values without CR, LF or NUL.
+_NAME_OK: Final = re.compile(rb"[!#$%&'*+.^_`|~0-9a-z-]+").fullmatch
+_VALUE_BAD: Final = re.compile(rb"[\r\n\x00]").search
+_NO_BODY_STATUS: Final = frozenset({204, 304})
+
+
+class ResponseError(Exception):
+    """A handler returned something that is not a response."""
+
+
+@final
+class RequestBody:
+    """The request body as an async iterator of bytes, read from `receive()` only when asked.
+
+    More than `limit` bytes (by content-length, or counted as they arrive) raises
+    `HttpError(413)` before the rest is read; a client that goes away raises
+    `ClientDisconnected`.
+    """
+
+    __slots__ = ("_buffer", "_buffered", "_limit", "_more", "_read", "_receive", "_scope", "_wake")
+
+    def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
+        self._scope = scope
+        self._receive = receive
+        self._limit = limit
+        self._read = -1  # -1: not started
+        self._more = True
+        self._buffer: deque[Message] | None = None
+        self._buffered = 0
+        self._wake: asyncio.Event | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while self._more:
+            if self._read < 0:
+                self._read = 0
+                self._check_declared_length()
+            message = await self._receive() if self._buffer is None else await self._take()
+            if message["type"] != "http.request":
+                self._more = False
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnected
+                continue
+            chunk: bytes = message.get("body", b"")
+            self._more = message.get("more_body", False)
+            self._read += len(chunk)
+            if self._read > self._limit:
+                self._more = False
+                raise _too_large(self._limit)
+            if chunk:
+                return chunk
+        raise StopAsyncIteration
+
+    def _check_declared_length(self) -> None:
+        for name, value in self._scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    self._more = False
+                    raise HttpError(400, b"Invalid content-length") from None
+                if declared > self._limit:
+                    self._more = False
+                    raise _too_large(self._limit)
+
+    async def _take(self) -> Message:
+        assert self._buffer is not None
+        assert self._wake is not None
+        while not self._buffer:
+            self._wake.clear()
+            await self._wake.wait()
+        message = self._buffer.popleft()
+        self._buffered -= len(message.get("body", b""))
+        return message
+
+    async def wait_for_disconnect(self) -> None:
+        """Return when the client disconnects; runs beside a streaming response.
+
+        It becomes the only caller of `receive()`: body messages it meets are kept for a body
+        iterator that may still read them, up to the body limit, beyond which they are dropped.
+        """
+        receive = self._receive
+        if not self._more:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            return
+        self._buffer = buffer = deque[Message]()
+        self._wake = wake = asyncio.Event()
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                size = len(message.get("body", b""))
+                if self._buffered + size <= self._limit:
+                    self._buffered += size
+                    buffer.append(message)
+                    wake.set()
+                elif not message.get("more_body", False):
+                    buffer.append(message)  # keep the end marker so readers finish
+                    wake.set()
+            elif kind == "http.disconnect":
+                buffer.append(message)
+                wake.set()
+                return
+
+
+def describe(route: Any, scope: Scope) -> str:
+    """Name the handler behind a route for a log line."""
+    if route is None:
+        return f"the error handler for {scope.get('method', '')} {scope.get('path', '')}"
+    handler = route.handler
+    name = getattr(handler, "__qualname__", None) or repr(handler)
+    module = getattr(handler, "__module__", None)
+    return f"handler {module + '.' if module else ''}{name} for route {route.template!r}"
+
+
+def _too_large(limit: int) -> HttpError:
+    return HttpError(
+        413,
+        f"Request body larger than {limit} bytes".encode(),
+        [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
+    )
+
+
+def check_headers(headers: Any) -> tuple[Headers, bool]:
+    """Validate response headers; say whether content-length is among them."""
+    if type(headers) is not list:
+        if not isinstance(headers, (list, tuple)):
+            raise ResponseError(
+                f"headers must be a list of (bytes, bytes), not {type(headers).__name__}"
+            )
+        headers = list(headers)
+    has_length = False
+    for header in headers:
+        try:
+            name, value = header
+            bad_name = _NAME_OK(name) is None
+            bad_value = _VALUE_BAD(value) is not None
+        except (TypeError, ValueError):
+            raise ResponseError(f"header {header!r} is not a (bytes, bytes) pair") from None
+        if bad_name:
+            raise ResponseError(f"header name {name!r} is not a lower-case field name")
+        if bad_value:
+            raise ResponseError(f"header {name.decode('latin-1')} has CR, LF or NUL in its value")
+        if name == b"content-length":
+            has_length = True
+    return headers, has_length
+
+
+def unpack_response(response: Any) -> tuple[int, Any, Any, Any]:
+    """Split a handler's answer into status, headers, body and pushes."""
+    if type(response) is tuple:
+        size = len(response)
+        if size == 4:
+            status, headers, body, pushes = response
+        elif size == 3:
+            status, headers, body = response
+            pushes = None
+        elif size == 2:
+            status, headers = response
+            body = pushes = None
+        elif size == 1:
+            status = response[0]
+            headers = body = pushes = None
+        else:
+            raise ResponseError(f"a response tuple has 1 to 4 elements, not {size}")
+    else:
+        status = response
+        headers = body = pushes = None
+    if type(status) is not int:
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise ResponseError(f"the status must be an int, not {type(status).__name__}")
+        status = int(status)
+    if not 100 <= status <= 599:
+        raise ResponseError(f"the status {status} is not between 100 and 599")
+    return status, headers, body, pushes
+
+
+async def send_response(
+    scope: Scope,
+    send: Send,
+    content: RequestBody,
+    status: int,
+    headers: Any,
+    body: Any,
+    pushes: Any,
+    source: Any,
+) -> None:
+    """Check and send one response; streamed bodies stop when the client goes away."""
+    if headers is None:
+        headers = []
+        has_length = False
+    else:
+        headers, has_length = check_headers(headers)
+
+    data: bytes | None
+    body_type = type(body)
+    if body_type is BytesBody:
+        data = body.data
+    elif body is None:
+        data = b""
+    elif body_type is bytes or isinstance(body, (bytes, bytearray, memoryview)):
+        data = bytes(body)
+    else:
+        data = None
+        if body_type is ChunkedBody and not has_length and status not in _NO_BODY_STATUS:
+            headers = [*headers, (b"content-length", str(body.length).encode())]
+        elif not isinstance(body, AsyncIterable):
+            raise ResponseError(
+                f"the body must be bytes or an async iterable of bytes, not {body_type.__name__}"
+            )
+
+    if data is not None and not has_length and status not in _NO_BODY_STATUS:
+        headers = [*headers, (b"content-length", str(len(data)).encode())]
+
+    if pushes:
+        await _send_pushes(scope, send, pushes)
+
+    if data is not None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if scope["method"] == "HEAD":
+            data = b""
+        await send({"type": "http.response.body", "body": data})
+        return
+
+    if scope["method"] == "HEAD":
+        await _close_iterable(body)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+
+    if body_type is ChunkedBody:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        for chunk in body.chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+
+    await _stream(scope, send, content, status, headers, body, source)
+
+
+async def _stream(
+    scope: Scope,
+    send: Send,
+    content: RequestBody,
+    status: int,
+    headers: Headers,
+    body: AsyncIterable[bytes],
+    source: Any,
+) -> None:
+    """Send a body chunk by chunk while watching for the client going away.
+
+    Servers such as hypercorn report a disconnect only through `receive()`, so a watcher task
+    waits on it; when it fires, the pump is cancelled, which closes the body iterator (its
+    `finally` runs) and nothing more is sent.
+    """
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    pump = asyncio.ensure_future(_pump(send, body))
+    watcher = asyncio.ensure_future(content.wait_for_disconnect())
+    try:
+        await asyncio.wait((pump, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not pump.done():
+            pump.cancel()
+        watcher.cancel()
+        await asyncio.gather(pump, watcher, return_exceptions=True)
+    if pump.cancelled():
+        return  # the client went away
+    error = pump.exception()
+    if error is not None:
+        # Headers are gone: the only honest answer is to end the connection, which servers do
+        # when an application returns without finishing its response.
+        LOGGER.error(
+            "%s failed while streaming its response body", describe(source, scope), exc_info=error
+        )
+
+
+async def _pump(send: Send, body: AsyncIterable[bytes]) -> None:
+    iterator = aiter(body)
+    try:
+        async for chunk in iterator:
+            if type(chunk) is not bytes:
+                if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                    raise ResponseError(f"the body yielded {type(chunk).__name__}, not bytes")
+                chunk = bytes(chunk)
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        await _close_iterable(iterator)
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _close_iterable(body: object) -> None:
+    close = getattr(body, "aclose", None)
+    if close is not None:
+        await close()
+
+
+async def _send_pushes(scope: Scope, send: Send, pushes: Any) -> None:
+    extensions = scope.get("extensions")
+    if not extensions or "http.response.push" not in extensions:
+        return
+    for push in pushes:
+        try:
+            path, push_headers = push
+            push_headers, _ = check_headers(push_headers)
+        except (TypeError, ValueError):
+            raise ResponseError(f"push {push!r} is not a (path, headers) pair") from None
+        if not isinstance(path, str):
+            raise ResponseError(f"push path {path!r} is not a str")
+        await send({"type": "http.response.push", "path": path, "headers": push_headers})

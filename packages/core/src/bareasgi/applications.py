@@ -1,0 +1,413 @@
+"""The Application: routing, middleware, errors, WebSockets, lifespan and mounts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any, Final, TypeVar, final
+from urllib.parse import quote
+
+from ._http import (
+    DEFAULT_MAX_BODY_SIZE,
+    RequestBody,
+    ResponseError,
+    describe,
+    send_response,
+    unpack_response,
+)
+from .errors import ClientDisconnected, HttpError, InvalidPath
+from .routing import HttpRouter, Route, WebSocketRouter, split_path
+from .types import (
+    ASGIApp,
+    ASGIWrapper,
+    Content,
+    Headers,
+    HttpHandler,
+    HttpMiddleware,
+    HttpResponse,
+    Info,
+    LifespanHandler,
+    Matches,
+    Receive,
+    Scope,
+    Send,
+)
+from .websockets import CONNECTED, CONNECTING, WebSocket
+
+LOGGER: Final = logging.getLogger("bareasgi")
+
+ROUTE_KEY: Final = "bareasgi.route"
+"""Scope key holding the matched `Route` (its `.template` labels metrics); absent on a 404."""
+ALLOW_KEY: Final = "bareasgi.allow"
+"""Scope key holding the allowed methods (a frozenset) when the answer is 405."""
+
+ErrorResponse = tuple[int, Headers, bytes]
+_TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
+_PATH_SAFE: Final = "/!$&'()*+,;=:@-._~"
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def _error_body(response: ErrorResponse) -> tuple[int, Headers, bytes]:
+    status, headers, body = response
+    return status, list(headers), body
+
+
+@final
+class Application:
+    """An ASGI application.
+
+    Args:
+        middlewares: Tuple middleware, first outermost:
+            `async def mw(scope, info, matches, content, handler) -> response`.
+        info: The application's dict, passed to every handler.
+        startup_handlers: `async def handler(scope, info, message)` run at lifespan startup.
+        shutdown_handlers: The same, run at lifespan shutdown.
+        asgi_wrappers: Callables taking an ASGI app and returning one around it, first
+            outermost; they see every request, mounts and WebSocket handshakes included.
+        max_body_size: Request bodies larger than this are answered 413.
+        not_found_response, method_not_allowed_response, internal_error_response,
+        bad_request_response: `(status, headers, body)` sent for 404, 405 (an `allow` header
+            is added), 500 and 400 (invalid path encoding).
+    """
+
+    def __init__(
+        self,
+        *,
+        middlewares: Iterable[HttpMiddleware] | None = None,
+        info: Info | None = None,
+        startup_handlers: Iterable[LifespanHandler] | None = None,
+        shutdown_handlers: Iterable[LifespanHandler] | None = None,
+        asgi_wrappers: Iterable[ASGIWrapper] | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        not_found_response: ErrorResponse = (404, [_TEXT], b"Not Found"),
+        method_not_allowed_response: ErrorResponse = (405, [_TEXT], b"Method Not Allowed"),
+        internal_error_response: ErrorResponse = (500, [_TEXT], b"Internal Server Error"),
+        bad_request_response: ErrorResponse = (400, [_TEXT], b"Bad Request"),
+    ) -> None:
+        self.info: Info = info if info is not None else {}
+        self.http_router = HttpRouter()
+        self.ws_router = WebSocketRouter()
+        self.startup_handlers: list[LifespanHandler] = list(startup_handlers or ())
+        self.shutdown_handlers: list[LifespanHandler] = list(shutdown_handlers or ())
+        self.max_body_size = max_body_size
+        self.not_found_response = not_found_response
+        self.method_not_allowed_response = method_not_allowed_response
+        self.internal_error_response = internal_error_response
+        self.bad_request_response = bad_request_response
+        self._middlewares: list[HttpMiddleware] = []
+        self._asgi_wrappers: list[ASGIWrapper] = []
+        self._mounts: list[tuple[tuple[str, ...], str, ASGIApp]] = []
+        self._started = False
+        self._outer: ASGIApp | None = None
+        self._not_found_call: HttpHandler = self._not_found
+        self._not_allowed_call: HttpHandler = self._not_allowed
+        self._bad_request_call: HttpHandler = self._bad_request
+        for middleware in middlewares or ():
+            self.add_middleware(middleware)
+        for wrapper in asgi_wrappers or ():
+            self.add_asgi_wrapper(wrapper)
+
+    # ---- building ---------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        """True once the middleware chain has been composed (at startup or the first call)."""
+        return self._started
+
+    @property
+    def middlewares(self) -> tuple[HttpMiddleware, ...]:
+        return tuple(self._middlewares)
+
+    def _check_not_started(self, what: str) -> None:
+        if self._started:
+            raise RuntimeError(f"Cannot add {what} after the application has started")
+
+    def add_middleware(self, middleware: HttpMiddleware) -> None:
+        """Add tuple middleware inside those already added."""
+        self._check_not_started("middleware")
+        if not callable(middleware):
+            raise TypeError(f"middleware {middleware!r} is not callable")
+        self._middlewares.append(middleware)
+
+    def add_asgi_wrapper(self, wrapper: ASGIWrapper) -> None:
+        """Add an ASGI wrapper inside those already added."""
+        self._check_not_started("an ASGI wrapper")
+        self._asgi_wrappers.append(wrapper)
+
+    def mount(self, prefix: str, app: ASGIApp) -> None:
+        """Serve another ASGI app under `prefix`: whole segments, `path` kept, `root_path` extended.
+
+        Routes are tried first; among mounts the longest prefix wins.
+        """
+        if not prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
+            raise ValueError(f"mount prefix {prefix!r} must look like '/name' or '/a/b'")
+        segments = tuple(prefix[1:].split("/"))
+        if any(existing == segments for existing, _, _ in self._mounts):
+            raise ValueError(f"mount prefix {prefix!r} is already mounted")
+        self._mounts.append((segments, prefix, app))
+        self._mounts.sort(key=lambda mount: -len(mount[0]))
+
+    def on_http_request(
+        self, methods: AbstractSet[str] | str, path: str, *, name: str | None = None
+    ) -> Callable[[H], H]:
+        """Decorator: route `methods` on `path` to the decorated async handler."""
+        method_set = {methods} if isinstance(methods, str) else methods
+
+        def decorator(handler: H) -> H:
+            self.http_router.add(method_set, path, handler, name=name)
+            return handler
+
+        return decorator
+
+    def on_ws_request(self, path: str, *, name: str | None = None) -> Callable[[H], H]:
+        """Decorator: route WebSocket connections on `path` to the decorated async handler."""
+
+        def decorator(handler: H) -> H:
+            self.ws_router.add(path, handler, name=name)
+            return handler
+
+        return decorator
+
+    def on_startup(self, handler: LifespanHandler) -> LifespanHandler:
+        """Decorator: run `handler(scope, info, message)` at lifespan startup."""
+        self.startup_handlers.append(handler)
+        return handler
+
+    def on_shutdown(self, handler: LifespanHandler) -> LifespanHandler:
+        """Decorator: run `handler(scope, info, message)` at lifespan shutdown."""
+        self.shutdown_handlers.append(handler)
+        return handler
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """The path of the named HTTP or WebSocket route with `params` filled in."""
+        try:
+            return self.http_router.url_for(name, **params)
+        except KeyError:
+            if not any(route.name == name for route in self.ws_router):
+                raise
+        return self.ws_router.url_for(name, **params)
+
+    def start(self) -> None:
+        """Compose the middleware chain and ASGI wrappers; called once, at the first event."""
+        if self._started:
+            return
+        middlewares = tuple(self._middlewares)
+        if middlewares:
+
+            def wrap(handler: HttpHandler) -> HttpHandler:
+                return _compose(middlewares, handler)
+
+            self.http_router.set_wrapper(wrap)
+            self._not_found_call = wrap(self._not_found)
+            self._not_allowed_call = wrap(self._not_allowed)
+            self._bad_request_call = wrap(self._bad_request)
+        outer: ASGIApp | None = None
+        if self._asgi_wrappers:
+            outer = self._dispatch
+            for wrapper in reversed(self._asgi_wrappers):
+                outer = wrapper(outer)
+        self._outer = outer
+        self._started = True
+
+    # ---- ASGI -------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._started:
+            self.start()
+        if self._outer is not None:
+            await self._outer(scope, receive, send)
+        else:
+            await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            raise ValueError(f"unknown ASGI scope type {kind!r}")
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = _raw_path(scope)
+        route: Route | None
+        matches: Matches
+        try:
+            found = self.http_router.resolve(scope["method"], raw_path)
+        except InvalidPath:
+            route, matches, call = None, {}, self._bad_request_call
+        else:
+            if found is not None:
+                route, matches = found
+                call = route.call
+                scope[ROUTE_KEY] = route
+            else:
+                allowed = self.http_router.allowed(raw_path)
+                if allowed is not None:
+                    route, methods = allowed
+                    scope[ROUTE_KEY] = route
+                    scope[ALLOW_KEY] = methods
+                    matches, call = {}, self._not_allowed_call
+                else:
+                    if self._mounts and await self._to_mount(scope, raw_path, receive, send):
+                        return
+                    route, matches, call = None, {}, self._not_found_call
+
+        content = RequestBody(scope, receive, self.max_body_size)
+        response: Any
+        try:
+            response = await call(scope, self.info, matches, content)
+        except HttpError as error:
+            response = error.status, error.headers, error.body
+        except ClientDisconnected:
+            return
+        except Exception:
+            LOGGER.exception("Unhandled error in %s", describe(route, scope))
+            response = _error_body(self.internal_error_response)
+        try:
+            status, headers, body, pushes = unpack_response(response)
+            await send_response(scope, send, content, status, headers, body, pushes, route)
+        except ResponseError as error:
+            LOGGER.error("%s returned an ill-formed response: %s", describe(route, scope), error)
+            status, headers, body = _error_body(self.internal_error_response)
+            await send_response(scope, send, content, status, headers, body, None, route)
+
+    async def _not_found(
+        self, scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        return _error_body(self.not_found_response)
+
+    async def _bad_request(
+        self, scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        return _error_body(self.bad_request_response)
+
+    async def _not_allowed(
+        self, scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        status, headers, body = _error_body(self.method_not_allowed_response)
+        methods = scope.get(ALLOW_KEY) or ()
+        headers.append((b"allow", ", ".join(sorted(methods)).encode()))
+        return status, headers, body
+
+    async def _to_mount(self, scope: Scope, raw_path: bytes, receive: Receive, send: Send) -> bool:
+        try:
+            segments = split_path(raw_path)
+        except InvalidPath:
+            return False
+        for prefix_segments, prefix, app in self._mounts:
+            if tuple(segments[: len(prefix_segments)]) == prefix_segments:
+                child = dict(scope)
+                child["root_path"] = (scope.get("root_path") or "") + prefix
+                await app(child, receive, send)
+                return True
+        return False
+
+    # ---- WebSockets -------------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = _raw_path(scope)
+        try:
+            found = self.ws_router.resolve(raw_path)
+        except InvalidPath:
+            found = None
+        if found is None and self._mounts and await self._to_mount(scope, raw_path, receive, send):
+            return
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        web_socket = WebSocket(scope, receive, send)
+        if found is None:
+            await web_socket.reject(404, [_TEXT], b"Not Found")
+            return
+        route, matches = found
+        scope[ROUTE_KEY] = route
+        try:
+            await route.call(scope, self.info, matches, web_socket)
+        except Exception:
+            LOGGER.exception("Unhandled error in WebSocket %s", describe(route, scope))
+            if web_socket.state == CONNECTING:
+                status, headers, body = _error_body(self.internal_error_response)
+                await web_socket.reject(status, headers, body)
+            elif web_socket.state == CONNECTED:
+                await web_socket.close(1011, "Internal error")
+            return
+        if web_socket.state != CONNECTING:
+            await web_socket.close()
+        else:
+            await web_socket.reject(403)
+
+    # ---- lifespan ---------------------------------------------------------------------------
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "lifespan.startup":
+                try:
+                    for handler in self.startup_handlers:
+                        await handler(scope, self.info, message)
+                except Exception as error:
+                    LOGGER.exception("Application startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": f"{error!r}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif kind == "lifespan.shutdown":
+                try:
+                    for handler in self.shutdown_handlers:
+                        await handler(scope, self.info, message)
+                except Exception as error:
+                    LOGGER.exception("Application shutdown failed")
+                    await send({"type": "lifespan.shutdown.failed", "message": f"{error!r}"})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _raw_path(scope: Scope) -> bytes:
+    """The request path as received: `raw_path` (or `path` re-encoded), less `root_path`."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        raw = quote(scope["path"], safe=_PATH_SAFE).encode("ascii")
+    elif b"?" in raw:
+        raw = raw.partition(b"?")[0]
+    root = scope.get("root_path")
+    if root:
+        for prefix in (
+            root.encode("utf-8", "surrogateescape"),
+            quote(root, safe=_PATH_SAFE).encode(),
+        ):
+            if raw.startswith(prefix) and raw[len(prefix) : len(prefix) + 1] in (b"", b"/"):
+                return raw[len(prefix) :] or b"/"
+    return raw
+
+
+def _compose(middlewares: Sequence[HttpMiddleware], handler: HttpHandler) -> HttpHandler:
+    """Wrap `handler` in `middlewares` (first outermost); HttpError becomes a response inside."""
+
+    async def innermost(
+        scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        try:
+            return await handler(scope, info, matches, content)
+        except HttpError as error:
+            return error.status, error.headers, error.body
+
+    call: HttpHandler = innermost
+    for middleware in reversed(middlewares):
+        call = _layer(middleware, call)
+    return call
+
+
+def _layer(middleware: HttpMiddleware, inner: HttpHandler) -> HttpHandler:
+    async def layer(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return await middleware(scope, info, matches, content, inner)
+
+    return layer
+
+
+__all__ = ["ALLOW_KEY", "ROUTE_KEY", "Application"]

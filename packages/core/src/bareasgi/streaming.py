@@ -1,0 +1,108 @@
+"""Body helpers: the article's readers and writers.
+
+`bytes_writer` and `text_writer` keep the article's signatures but return small async-iterable
+objects instead of async generators: an async generator per response costs more than the rest of
+a hello world. The application recognises these in-memory bodies, sends them without iterating
+(a whole body in one message, with its content-length) and streams anything else. Each
+`async for` over a writer starts afresh, so a writer kept in a module global is never used up.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import final
+
+
+@final
+class BytesBody:
+    """A whole in-memory body, sent in one message."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _ChunkIterator((self.data,))
+
+    def __repr__(self) -> str:
+        return f"BytesBody({len(self.data)} bytes)"
+
+
+@final
+class ChunkedBody:
+    """An in-memory body sent as several messages."""
+
+    __slots__ = ("chunks", "length")
+
+    def __init__(self, chunks: tuple[bytes, ...]) -> None:
+        self.chunks = chunks
+        self.length = sum(map(len, chunks))
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _ChunkIterator(self.chunks)
+
+    def __repr__(self) -> str:
+        return f"ChunkedBody({len(self.chunks)} chunks, {self.length} bytes)"
+
+
+@final
+class _ChunkIterator:
+    __slots__ = ("_chunks", "_index")
+
+    def __init__(self, chunks: tuple[bytes, ...]) -> None:
+        self._chunks = chunks
+        self._index = 0
+
+    def __aiter__(self) -> _ChunkIterator:
+        return self
+
+    async def __anext__(self) -> bytes:
+        index = self._index
+        if index >= len(self._chunks):
+            raise StopAsyncIteration
+        self._index = index + 1
+        return self._chunks[index]
+
+
+def bytes_writer(buf: bytes, chunk_size: int = -1) -> BytesBody | ChunkedBody:
+    """A response body from bytes: whole, or in chunks of `chunk_size` bytes."""
+    data = bytes(buf)
+    if chunk_size <= 0 or len(data) <= chunk_size:
+        return BytesBody(data)
+    return ChunkedBody(tuple(data[i : i + chunk_size] for i in range(0, len(data), chunk_size)))
+
+
+def text_writer(
+    text: str, encoding: str = "utf-8", chunk_size: int = -1
+) -> BytesBody | ChunkedBody:
+    """A response body from text: whole, or in chunks of `chunk_size` characters."""
+    if chunk_size <= 0 or len(text) <= chunk_size:
+        return BytesBody(text.encode(encoding))
+    return ChunkedBody(
+        tuple(text[i : i + chunk_size].encode(encoding) for i in range(0, len(text), chunk_size))
+    )
+
+
+async def bytes_reader(content: AsyncIterable[bytes]) -> bytes:
+    """Read the whole request body as bytes."""
+    return b"".join([chunk async for chunk in content])
+
+
+async def text_reader(content: AsyncIterable[bytes], encoding: str = "utf-8") -> str:
+    """Read the whole request body as text, decoding incrementally."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    parts = [decoder.decode(chunk) async for chunk in content]
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
+
+
+__all__ = [
+    "BytesBody",
+    "ChunkedBody",
+    "bytes_reader",
+    "bytes_writer",
+    "text_reader",
+    "text_writer",
+]

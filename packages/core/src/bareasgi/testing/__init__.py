@@ -1,0 +1,52 @@
+"""Test helpers for bareASGI and any ASGI 3 application.
+
+- `TestClient`: in-process HTTP (streaming both ways, HEAD bodies kept, disconnects),
+  WebSockets (through httpx-ws) and lifespan (through asgi-lifespan).
+- `StreamingASGITransport`: the httpx transport under it, usable on its own.
+- `run_hypercorn`, `raw_http`, `parse_http_response`: wire tests against a real server.
+- `foreign_distributions`: the guard against `bareasgi*` installs from the index.
+
+Needs the `testing` extra: `pip install -e 'packages/core[testing]'`.
+"""
+
+from __future__ import annotations
+
+from httpx_ws import WebSocketDisconnect, WebSocketUpgradeError
+
+from ._client import LifespanShutdownFailed, LifespanStartupFailed, TestClient
+from ._common import ASGIProtocolError, ClientDisconnectedError
+from ._guard import foreign_distributions
+from ._http import PUSHES_KEY, TRAILERS_KEY, StreamingASGITransport
+from ._server import (
+    HypercornServer,
+    RawHttpTimeout,
+    RawResponse,
+    parse_http_response,
+    parse_http_responses,
+    raw_http,
+    run_hypercorn,
+)
+from ._websocket import WebSocketSession, WebSocketStream
+
+__all__ = [
+    "PUSHES_KEY",
+    "TRAILERS_KEY",
+    "ASGIProtocolError",
+    "ClientDisconnectedError",
+    "HypercornServer",
+    "LifespanShutdownFailed",
+    "LifespanStartupFailed",
+    "RawHttpTimeout",
+    "RawResponse",
+    "StreamingASGITransport",
+    "TestClient",
+    "WebSocketDisconnect",
+    "WebSocketSession",
+    "WebSocketStream",
+    "WebSocketUpgradeError",
+    "foreign_distributions",
+    "parse_http_response",
+    "parse_http_responses",
+    "raw_http",
+    "run_hypercorn",
+]

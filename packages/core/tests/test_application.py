@@ -1,0 +1,685 @@
+"""The article's API in-process: responses, routing answers, errors, middleware, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bareasgi import (
+    ALLOW_KEY,
+    ROUTE_KEY,
+    Application,
+    Content,
+    HttpError,
+    HttpHandler,
+    HttpResponse,
+    Info,
+    Matches,
+    Scope,
+    bytes_reader,
+    bytes_writer,
+    text_reader,
+    text_writer,
+)
+from bareasgi.testing import TestClient
+
+TEXT = [(b"content-type", b"text/plain")]
+
+
+async def hello(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    return 200, [(b"content-type", b"text/plain")], text_writer("Hello, World!")
+
+
+def make_app(**kwargs: object) -> Application:
+    app = Application(**kwargs)  # type: ignore[arg-type]
+    app.http_router.add({"GET"}, "/hello-world", hello)
+    return app
+
+
+async def test_article_hello_world_both_routing_styles() -> None:
+    app = Application(info={"name": "Michael Caine"})
+
+    @app.on_http_request({"GET"}, "/decorated")
+    async def decorated(
+        scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        return 200, [(b"content-type", b"text/plain")], bytes_writer(b"This is not a test")
+
+    app.http_router.add({"GET"}, "/added", hello)
+    async with TestClient(app) as client:
+        first = await client.get("/decorated")
+        second = await client.get("/added")
+    assert (first.status_code, first.text) == (200, "This is not a test")
+    assert first.headers["content-type"] == "text/plain"
+    assert first.headers["content-length"] == "18"
+    assert (second.status_code, second.text) == (200, "Hello, World!")
+
+
+async def test_article_rest_info_shared_between_handlers() -> None:
+    async def get_info(
+        scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        return 200, [(b"content-type", b"application/json")], text_writer(json.dumps(info))
+
+    async def set_info(
+        scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        info.update(json.loads(await text_reader(content)))
+        return 204
+
+    app = Application(info={"name": "Michael Caine"})
+    app.http_router.add({"GET"}, "/info", get_info)
+    app.http_router.add({"POST"}, "/info", set_info)
+    async with TestClient(app) as client:
+        assert (await client.get("/info")).json() == {"name": "Michael Caine"}
+        posted = await client.post("/info", json={"name": "Peter Sellers"})
+        assert posted.status_code == 204
+        assert posted.content == b""
+        assert (await client.get("/info")).json() == {"name": "Peter Sellers"}
+
+
+@pytest.mark.parametrize(
+    ("response", "status", "body"),
+    [
+        (204, 204, b""),
+        ((201,), 201, b""),
+        ((200, None), 200, b""),
+        ((200, TEXT, None), 200, b""),
+        ((200, TEXT, b"raw bytes"), 200, b"raw bytes"),
+        ((200, None, bytes_writer(b"abc", chunk_size=1)), 200, b"abc"),
+        ((200, TEXT, text_writer("h\u00e9llo", chunk_size=2), None), 200, "h\u00e9llo".encode()),
+        ((200, TEXT, text_writer("x"), []), 200, b"x"),
+    ],
+)
+async def test_response_forms(response: HttpResponse, status: int, body: bytes) -> None:
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return response
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", handler)
+    async with TestClient(app) as client:
+        answer = await client.get("/")
+    assert answer.status_code == status
+    assert answer.content == body
+    if status not in (204, 304):
+        assert answer.headers["content-length"] == str(len(body))
+
+
+async def test_async_generator_body_is_streamed_with_chunked_encoding() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(3):
+            yield f"chunk {i}\n".encode()
+
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, chunks()
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", handler)
+    async with TestClient(app) as client, client.stream("GET", "/") as response:
+        parts = [part async for part in response.aiter_raw()]
+    assert b"".join(parts) == b"chunk 0\nchunk 1\nchunk 2\n"
+    assert "content-length" not in response.headers
+
+
+async def test_writer_objects_can_be_reused_between_responses() -> None:
+    shared = text_writer("same every time")
+    shared_chunks = bytes_writer(b"abcdef", chunk_size=2)
+
+    async def one(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, shared
+
+    async def two(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, shared_chunks
+
+    app = Application()
+    app.http_router.add({"GET"}, "/one", one)
+    app.http_router.add({"GET"}, "/two", two)
+    async with TestClient(app) as client:
+        for _ in range(3):
+            assert (await client.get("/one")).text == "same every time"
+            assert (await client.get("/two")).text == "abcdef"
+    assert [chunk async for chunk in shared_chunks] == [b"ab", b"cd", b"ef"]
+
+
+async def test_not_found_and_method_not_allowed_with_allow() -> None:
+    app = make_app()
+
+    async def post(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 201
+
+    app.http_router.add({"POST", "PUT"}, "/hello-world", post)
+    async with TestClient(app) as client:
+        missing = await client.get("/nowhere")
+        wrong = await client.delete("/hello-world")
+    assert missing.status_code == 404
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "GET, HEAD, POST, PUT"
+
+
+async def test_head_uses_get_handler_and_drops_the_body() -> None:
+    app = make_app()
+    async with TestClient(app) as client:
+        head = await client.head("/hello-world")
+    assert head.status_code == 200
+    assert head.content == b""  # the transport keeps whatever the app sent
+    assert head.headers["content-length"] == "13"
+
+
+async def test_head_of_a_streamed_body_closes_the_iterator_unread() -> None:
+    events: list[str] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            events.append("started")
+            yield b"data"
+        finally:
+            events.append("closed")
+
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, body()
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", handler)
+    async with TestClient(app) as client:
+        head = await client.head("/")
+    assert head.content == b""
+    assert "started" not in events
+
+
+async def test_explicit_head_route_wins() -> None:
+    app = make_app()
+
+    async def head(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, [(b"x-head", b"yes")]
+
+    app.http_router.add({"HEAD"}, "/hello-world", head)
+    async with TestClient(app) as client:
+        answer = await client.head("/hello-world")
+    assert answer.headers["x-head"] == "yes"
+
+
+def test_non_async_handler_is_refused_when_added() -> None:
+    def sync_handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200
+
+    app = Application()
+    with pytest.raises(TypeError, match="sync_handler"):
+        app.http_router.add({"GET"}, "/", sync_handler)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        app.on_http_request({"GET"}, "/x")(sync_handler)
+
+
+async def test_http_error_becomes_its_response() -> None:
+    async def teapot(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        raise HttpError(418, "I'm a teapot", [(b"x-reason", b"tea")])
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", teapot)
+    async with TestClient(app) as client:
+        answer = await client.get("/")
+    assert (answer.status_code, answer.text, answer.headers["x-reason"]) == (
+        418,
+        "I'm a teapot",
+        "tea",
+    )
+
+
+async def test_unhandled_exception_is_500_revealing_nothing_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        raise RuntimeError("secret database password")
+
+    app = Application()
+    app.http_router.add({"GET"}, "/broken", broken)
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        async with TestClient(app) as client:
+            answer = await client.get("/broken")
+    assert answer.status_code == 500
+    assert "secret" not in answer.text
+    assert "RuntimeError" not in answer.text
+    record = next(r for r in caplog.records if "broken" in r.getMessage())
+    assert record.exc_info is not None
+    assert "secret database password" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("not a response", "status must be an int"),
+        ((200, TEXT, 42), "body must be bytes"),
+        ((200, [(b"content-type",)]), "not a (bytes, bytes) pair"),
+        ((200, [("content-type", "text/plain")]), "not a (bytes, bytes) pair"),
+        ((200, [(b"Content-Type", b"text/plain")]), "lower-case"),
+        ((200, [(b"x-evil", b"a\r\nset-cookie: owned=1")]), "CR, LF or NUL"),
+        ((200, [(b"x-evil", b"a\nb")]), "CR, LF or NUL"),
+        ((99,), "between 100 and 599"),
+        ((True,), "status must be an int"),
+        ((200, None, None, None, None), "1 to 4 elements"),
+        ((200, "headers"), "headers must be a list"),
+    ],
+)
+async def test_ill_formed_response_is_500_and_the_log_names_handler_and_problem(
+    bad: object, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def sloppy(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return bad  # type: ignore[return-value]
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", sloppy)
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        async with TestClient(app) as client:
+            answer = await client.get("/")
+    assert answer.status_code == 500
+    assert "owned" not in answer.headers.get("set-cookie", "")
+    assert "sloppy" in caplog.text
+    assert reason in caplog.text
+
+
+async def test_settable_error_responses_are_fresh_each_time() -> None:
+    app = make_app(
+        not_found_response=(404, [(b"content-type", b"application/json")], b'{"error": "nope"}'),
+        method_not_allowed_response=(405, [(b"x-custom", b"1")], b"no"),
+        internal_error_response=(500, [(b"x-custom", b"2")], b"oops"),
+    )
+
+    async def broken(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        raise ValueError
+
+    app.http_router.add({"GET"}, "/broken", broken)
+    async with TestClient(app) as client:
+        for _ in range(2):
+            missing = await client.get("/missing")
+            assert missing.json() == {"error": "nope"}
+            wrong = await client.post("/hello-world")
+            assert (wrong.status_code, wrong.text, wrong.headers["x-custom"]) == (405, "no", "1")
+            assert wrong.headers.get_list("allow") == ["GET, HEAD"]
+            failed = await client.get("/broken")
+            assert (failed.status_code, failed.text) == (500, "oops")
+
+
+async def test_invalid_percent_encoding_is_400() -> None:
+    app = make_app()
+    async with TestClient(app) as client:
+        for raw in (b"/hello%zz", b"/%", b"/%c3%28", b"/hello-world%"):
+            answer = await client.raw_request("GET", raw)
+            assert answer.status_code == 400, raw
+
+
+async def test_route_template_is_in_the_scope() -> None:
+    seen: list[object] = []
+
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        seen.append(scope[ROUTE_KEY].template)
+        seen.append(matches)
+        return 204
+
+    async def spy(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        response = await handler(scope, info, matches, content)
+        route = scope.get(ROUTE_KEY)
+        seen.append((route.template if route else None, scope.get(ALLOW_KEY)))
+        return response
+
+    app = Application(middlewares=[spy])
+    app.http_router.add({"GET"}, "/users/{user_id:int}", handler, name="user")
+    async with TestClient(app) as client:
+        await client.get("/users/42")
+        await client.post("/users/42")
+        await client.get("/users/x")
+    assert seen == [
+        "/users/{user_id:int}",
+        {"user_id": 42},
+        ("/users/{user_id:int}", None),
+        ("/users/{user_id:int}", frozenset({"GET", "HEAD"})),
+        (None, None),
+    ]
+    assert app.url_for("user", user_id=7) == "/users/7"
+
+
+async def test_middleware_order_first_outermost_and_wraps_404_405() -> None:
+    calls: list[str] = []
+
+    def tracer(name: str) -> object:
+        async def middleware(
+            scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+        ) -> HttpResponse:
+            calls.append(f"{name}>")
+            response = await handler(scope, info, matches, content)
+            calls.append(f"<{name}")
+            return response
+
+        return middleware
+
+    app = make_app(middlewares=[tracer("a"), tracer("b")])
+    async with TestClient(app) as client:
+        await client.get("/hello-world")
+        assert calls == ["a>", "b>", "<b", "<a"]
+        calls.clear()
+        await client.get("/missing")
+        await client.post("/hello-world")
+    assert calls == ["a>", "b>", "<b", "<a"] * 2
+
+
+async def test_middleware_can_answer_and_change_responses() -> None:
+    async def guard(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        if scope["query_string"] == b"deny":
+            return 403
+        response = await handler(scope, info, matches, content)
+        assert isinstance(response, tuple)
+        status, headers, body = response[0], list(response[1] or []), response[2]  # type: ignore[misc]
+        return status, [*headers, (b"x-guard", b"passed")], body
+
+    app = make_app(middlewares=[guard])
+    async with TestClient(app) as client:
+        denied = await client.get("/hello-world?deny")
+        allowed = await client.get("/hello-world")
+    assert denied.status_code == 403
+    assert (allowed.text, allowed.headers["x-guard"]) == ("Hello, World!", "passed")
+
+
+async def test_middleware_sees_http_errors_as_responses() -> None:
+    statuses: list[int] = []
+
+    async def recorder(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        response = await handler(scope, info, matches, content)
+        statuses.append(response if isinstance(response, int) else response[0])
+        return response
+
+    async def refuse(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        raise HttpError(409, "conflict")
+
+    app = Application(middlewares=[recorder])
+    app.http_router.add({"GET"}, "/", refuse)
+    async with TestClient(app) as client:
+        answer = await client.get("/")
+    assert (answer.status_code, statuses) == (409, [409])
+
+
+async def test_middleware_chain_composed_once_and_frozen_after_start() -> None:
+    app = make_app()
+    async with TestClient(app) as client:
+        await client.get("/hello-world")
+        assert app.started
+        with pytest.raises(RuntimeError, match="after the application has started"):
+            app.add_middleware(lambda *args: None)  # type: ignore[arg-type]
+
+
+async def test_middleware_is_composed_at_startup_not_per_request() -> None:
+    created = 0
+    original = Application.start
+
+    def counting_start(self: Application) -> None:
+        nonlocal created
+        created += 1
+        original(self)
+
+    async def passthrough(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        return await handler(scope, info, matches, content)
+
+    app = make_app(middlewares=[passthrough])
+    route = next(iter(app.http_router))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Application, "start", counting_start)
+        async with TestClient(app) as client:
+            composed = route.call
+            for _ in range(5):
+                await client.get("/hello-world")
+            assert route.call is composed
+    assert created == 1
+    assert route.call is not route.handler
+
+
+async def test_routes_added_after_start_are_wrapped_too() -> None:
+    seen: list[str] = []
+
+    async def mark(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        seen.append(scope["path"])
+        return await handler(scope, info, matches, content)
+
+    app = make_app(middlewares=[mark])
+    async with TestClient(app) as client:
+        app.http_router.add({"GET"}, "/late", hello)
+        assert (await client.get("/late")).status_code == 200
+    assert seen == ["/late"]
+
+
+async def test_request_body_is_read_lazily_and_streams() -> None:
+    sizes: list[int] = []
+
+    async def count(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        async for chunk in content:
+            sizes.append(len(chunk))
+        return 200, TEXT, text_writer(str(sum(sizes)))
+
+    async def ignore(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 204
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"x" * 1000
+
+    app = Application()
+    app.http_router.add({"POST"}, "/count", count)
+    app.http_router.add({"POST"}, "/ignore", ignore)
+    async with TestClient(app) as client:
+        answer = await client.post("/count", content=chunks())
+        assert answer.text == "4000"
+        assert sizes == [1000] * 4
+        assert (await client.post("/ignore", content=b"unread")).status_code == 204
+
+
+async def test_body_over_the_limit_is_413_with_and_without_content_length() -> None:
+    async def echo(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, await bytes_reader(content)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"y" * 100
+
+    app = Application(max_body_size=500)
+    app.http_router.add({"POST"}, "/echo", echo)
+    async with TestClient(app) as client:
+        fits = await client.post("/echo", content=b"z" * 500)
+        declared = await client.post("/echo", content=b"z" * 501)
+        streamed = await client.post("/echo", content=chunks())
+    assert (fits.status_code, len(fits.content)) == (200, 500)
+    assert declared.status_code == 413
+    assert streamed.status_code == 413
+    assert streamed.headers["connection"] == "close"
+
+
+async def test_default_body_limit_is_ten_mebibytes() -> None:
+    assert Application().max_body_size == 10 * 1024 * 1024
+
+
+async def test_streaming_stops_and_closes_the_iterator_when_the_client_goes_away() -> None:
+    closed = asyncio.Event()
+    sent: list[int] = []
+
+    async def ticker() -> AsyncIterator[bytes]:
+        try:
+            for i in range(1_000_000):
+                sent.append(i)
+                yield f"tick {i}\n".encode()
+                await asyncio.sleep(0.001)
+        finally:
+            closed.set()
+
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, ticker()
+
+    app = Application()
+    app.http_router.add({"GET"}, "/ticks", handler)
+    async with TestClient(app) as client:
+        async with client.stream("GET", "/ticks") as response:
+            async for _ in response.aiter_raw():
+                break
+        await asyncio.wait_for(closed.wait(), 5)
+        count = len(sent)
+        await asyncio.sleep(0.05)
+        assert len(sent) == count
+        assert count < 1000
+
+
+async def test_streaming_iterator_blocked_forever_is_closed_on_disconnect() -> None:
+    closed = asyncio.Event()
+
+    async def waits() -> AsyncIterator[bytes]:
+        try:
+            yield b"first\n"
+            await asyncio.Event().wait()
+            yield b"never"
+        finally:
+            closed.set()
+
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, waits()
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", handler)
+    async with TestClient(app) as client:
+        async with client.stream("GET", "/") as response:
+            async for chunk in response.aiter_raw():
+                assert chunk == b"first\n"
+                break
+        await asyncio.wait_for(closed.wait(), 5)
+
+
+async def test_streaming_response_can_read_the_request_body() -> None:
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        async def upper() -> AsyncIterator[bytes]:
+            async for chunk in content:
+                yield chunk.upper()
+
+        return 200, TEXT, upper()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b"abc", b"def", b"ghi"):
+            yield part
+
+    app = Application()
+    app.http_router.add({"POST"}, "/", handler)
+    async with TestClient(app) as client:
+        answer = await client.post("/", content=chunks())
+    assert answer.text == "ABCDEFGHI"
+
+
+async def test_error_after_the_body_started_ends_the_response_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def fails() -> AsyncIterator[bytes]:
+        yield b"partial"
+        raise RuntimeError("boom mid-stream")
+
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, fails()
+
+    app = make_app()
+    app.http_router.add({"GET"}, "/fails", handler)
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        async with TestClient(app) as client:
+            with pytest.raises(Exception):  # noqa: B017 - the transport reports an unfinished response
+                await client.get("/fails")
+            assert (await client.get("/hello-world")).status_code == 200
+    assert "boom mid-stream" in caplog.text
+    assert "handler" in caplog.text
+
+
+async def test_server_push_sent_only_when_offered() -> None:
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        pushes = [("/style.css", [(b"accept", b"text/css")])]
+        return 200, TEXT, text_writer("page"), pushes
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", handler)
+    async with TestClient(app, extensions={"http.response.push": {}}) as client:
+        pushed = await client.get("/")
+    async with TestClient(app) as client:
+        plain = await client.get("/")
+    assert pushed.extensions["bareasgi.pushes"] == [("/style.css", [(b"accept", b"text/css")])]
+    assert plain.extensions.get("bareasgi.pushes", []) == []
+    assert pushed.text == plain.text == "page"
+
+
+async def test_mounted_app_keeps_path_and_extends_root_path() -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def inner(scope: Scope, receive: object, send: object) -> None:
+        seen.append((scope["path"], scope["root_path"]))
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"mounted"})  # type: ignore[operator]
+
+    app = make_app()
+    app.mount("/api", inner)
+    app.http_router.add({"GET"}, "/api/own", hello)
+    async with TestClient(app) as client:
+        assert (await client.get("/api/thing")).text == "mounted"
+        assert (await client.get("/api")).text == "mounted"
+        assert (await client.get("/api/own")).text == "Hello, World!"
+        assert (await client.get("/apix")).status_code == 404
+    assert seen == [("/api/thing", "/api"), ("/api", "/api")]
+
+
+async def test_longest_mount_prefix_wins_and_a_bareasgi_app_can_be_mounted() -> None:
+    child = make_app()
+    other = Application()
+
+    async def other_handler(
+        scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        return 200, TEXT, text_writer(f"other {scope['root_path']}")
+
+    other.http_router.add({"GET"}, "/hello-world", other_handler)
+    app = Application()
+    app.mount("/a", other)
+    app.mount("/a/b", child)
+    async with TestClient(app) as client:
+        assert (await client.get("/a/b/hello-world")).text == "Hello, World!"
+        assert (await client.get("/a/hello-world")).text == "other /a"
+
+
+async def test_asgi_wrapper_sees_everything_and_first_is_outermost() -> None:
+    order: list[str] = []
+
+    def wrapper(name: str) -> object:
+        def wrap(app: object) -> object:
+            async def wrapped(scope: Scope, receive: object, send: object) -> None:
+                order.append(f"{name}:{scope['type']}")
+                await app(scope, receive, send)  # type: ignore[operator]
+
+            return wrapped
+
+        return wrap
+
+    app = make_app(asgi_wrappers=[wrapper("outer"), wrapper("inner")])
+    async with TestClient(app) as client:
+        await client.get("/hello-world")
+    assert order == ["outer:lifespan", "inner:lifespan", "outer:http", "inner:http"]
+
+
+async def test_info_is_shared_and_query_string_available() -> None:
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        info["count"] = info.get("count", 0) + 1
+        return 200, TEXT, text_writer(f"{info['count']} {scope['query_string'].decode()}")
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", handler)
+    async with TestClient(app) as client:
+        await client.get("/")
+        answer = await client.get("/?a=1&b=2")
+    assert answer.text == "2 a=1&b=2"
+    assert app.info == {"count": 2}

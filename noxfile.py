@@ -35,6 +35,10 @@ def local(name: str, extras: str = "") -> str:
     return f"-e{ROOT / 'packages' / name}{f'[{extras}]' if extras else ''}"
 
 
+def local_path(path: str) -> str:
+    return f"-e{ROOT / path}"
+
+
 def all_packages() -> list[str]:
     return [local("core", "testing,server")] + [local(p) for p in PACKAGES if p != "core"]
 
@@ -53,7 +57,7 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.session(python=PYTHONS)
 def integration(session: nox.Session) -> None:
     """Cross-package tests against every package installed together."""
-    session.install(*all_packages(), *TEST_DEPS)
+    session.install(*all_packages(), local_path("tests/fixtures/sample_plugins"), *TEST_DEPS)
     session.run("pytest", "tests", *session.posargs)
 
 
@@ -66,7 +70,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
-    session.install(*all_packages(), *TEST_DEPS, *TYPE_DEPS)
+    session.install(
+        *all_packages(), local_path("tests/fixtures/sample_plugins"), *TEST_DEPS, *TYPE_DEPS
+    )
     sources = [f"packages/{p}/src" for p in PACKAGES]
     session.run("mypy", *sources, "examples", "benchmarks")
     session.run(

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from .applications import ALLOW_KEY, ROUTE_KEY, Application
 from .errors import ClientDisconnected, HttpError, InvalidPath
+from .hookspecs import hookimpl
+from .plugins import (
+    EnabledPlugin,
+    PluginError,
+    PluginOptionsError,
+    RouteSpec,
+    WebSocketRouteSpec,
+)
 from .routing import HttpRouter, Route, WebSocketRouter
 from .streaming import (
     BytesBody,
@@ -40,6 +48,7 @@ __all__ = [
     "ChunkedBody",
     "ClientDisconnected",
     "Content",
+    "EnabledPlugin",
     "Headers",
     "HttpError",
     "HttpHandler",
@@ -50,13 +59,18 @@ __all__ = [
     "InvalidPath",
     "LifespanHandler",
     "Matches",
+    "PluginError",
+    "PluginOptionsError",
     "Route",
+    "RouteSpec",
     "Scope",
     "WebSocket",
     "WebSocketClosed",
+    "WebSocketRouteSpec",
     "WebSocketRouter",
     "bytes_reader",
     "bytes_writer",
+    "hookimpl",
     "text_reader",
     "text_writer",
 ]

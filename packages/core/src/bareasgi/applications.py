@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import AsyncExitStack
 from typing import Any, Final, TypeVar, final
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from ._http import (
     unpack_response,
 )
 from .errors import ClientDisconnected, HttpError, InvalidPath
+from .plugins import Plugins, PluginsSpec, implemented_hooks
 from .routing import HttpRouter, Route, WebSocketRouter, split_path
 from .types import (
     ASGIApp,
@@ -70,6 +72,10 @@ class Application:
         not_found_response, method_not_allowed_response, internal_error_response,
         bad_request_response: `(status, headers, body)` sent for 404, 405 (an `allow` header
             is added), 500 and 400 (invalid path encoding).
+        plugins: Plugins to enable, by entry-point name or as plugin objects, with options:
+            `{'cors': {'allow_origins': [...]}, 'prometheus': {}}` or a list of names,
+            `(name, options)` pairs and objects. The order is the middleware order, first
+            outermost; plugins' middleware wraps the application's own.
     """
 
     def __init__(
@@ -85,6 +91,7 @@ class Application:
         method_not_allowed_response: ErrorResponse = (405, [_TEXT], b"Method Not Allowed"),
         internal_error_response: ErrorResponse = (500, [_TEXT], b"Internal Server Error"),
         bad_request_response: ErrorResponse = (400, [_TEXT], b"Bad Request"),
+        plugins: PluginsSpec | None = None,
     ) -> None:
         self.info: Info = info if info is not None else {}
         self.http_router = HttpRouter()
@@ -108,6 +115,10 @@ class Application:
             self.add_middleware(middleware)
         for wrapper in asgi_wrappers or ():
             self.add_asgi_wrapper(wrapper)
+        self._exit_stack: AsyncExitStack | None = None
+        self._lifespan_seen = False
+        self.plugins = Plugins(self, plugins)
+        """The enabled plugins, in order: `app.plugins['name'].state` is a plugin's state."""
 
     # ---- building ---------------------------------------------------------------------------
 
@@ -189,11 +200,20 @@ class Application:
                 raise
         return self.ws_router.url_for(name, **params)
 
+    def plugin_results(self, hook: str) -> list[tuple[Any, Any]]:
+        """Call a plugin hook on every enabled plugin in order: `(plugin, answer)` pairs.
+
+        For hooks between plugins, such as `bareasgi_template_globals`.
+        """
+        return self.plugins.results(hook)
+
     def start(self) -> None:
         """Compose the middleware chain and ASGI wrappers; called once, at the first event."""
         if self._started:
             return
-        middlewares = tuple(self._middlewares)
+        plugin_middlewares = [mw for _, mw in self.plugins.results("bareasgi_middleware")]
+        plugin_wrappers = [wrap for _, wrap in self.plugins.results("bareasgi_asgi_wrapper")]
+        middlewares = (*plugin_middlewares, *self._middlewares)
         if middlewares:
 
             def wrap(handler: HttpHandler) -> HttpHandler:
@@ -204,9 +224,10 @@ class Application:
             self._not_allowed_call = wrap(self._not_allowed)
             self._bad_request_call = wrap(self._bad_request)
         outer: ASGIApp | None = None
-        if self._asgi_wrappers:
+        wrappers = [*plugin_wrappers, *self._asgi_wrappers]
+        if wrappers:
             outer = self._dispatch
-            for wrapper in reversed(self._asgi_wrappers):
+            for wrapper in reversed(wrappers):
                 outer = wrapper(outer)
         self._outer = outer
         self._started = True
@@ -216,6 +237,8 @@ class Application:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._started:
             self.start()
+            if scope["type"] != "lifespan":
+                self._warn_without_lifespan()
         if self._outer is not None:
             await self._outer(scope, receive, send)
         else:
@@ -343,29 +366,50 @@ class Application:
 
     # ---- lifespan ---------------------------------------------------------------------------
 
+    def _warn_without_lifespan(self) -> None:
+        names = [p.name for p in self.plugins if "bareasgi_lifespan" in implemented_hooks(p.plugin)]
+        if names and not self._lifespan_seen:
+            LOGGER.warning(
+                "The server sent no lifespan events: the start-up of plugins %s did not run",
+                ", ".join(names),
+            )
+
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._lifespan_seen = True
         while True:
             message = await receive()
             kind = message["type"]
             if kind == "lifespan.startup":
                 try:
+                    self._exit_stack = AsyncExitStack()
+                    for _, context in self.plugins.results("bareasgi_lifespan"):
+                        await self._exit_stack.enter_async_context(context)
                     for handler in self.startup_handlers:
                         await handler(scope, self.info, message)
                 except Exception as error:
                     LOGGER.exception("Application startup failed")
+                    await self._close_plugins()
                     await send({"type": "lifespan.startup.failed", "message": f"{error!r}"})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif kind == "lifespan.shutdown":
                 try:
-                    for handler in self.shutdown_handlers:
-                        await handler(scope, self.info, message)
+                    try:
+                        for handler in self.shutdown_handlers:
+                            await handler(scope, self.info, message)
+                    finally:
+                        await self._close_plugins()
                 except Exception as error:
                     LOGGER.exception("Application shutdown failed")
                     await send({"type": "lifespan.shutdown.failed", "message": f"{error!r}"})
                     return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _close_plugins(self) -> None:
+        stack, self._exit_stack = self._exit_stack, None
+        if stack is not None:
+            await stack.aclose()
 
 
 def _raw_path(scope: Scope) -> bytes:

@@ -8,6 +8,7 @@ public index are never chosen.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import nox
@@ -40,7 +41,16 @@ def local_path(path: str) -> str:
 
 
 def all_packages() -> list[str]:
-    return [local("core", "testing,server")] + [local(p) for p in PACKAGES if p != "core"]
+    return [local("core", "testing,server")] + [
+        local(p, test_extra(p)) for p in PACKAGES if p != "core"
+    ]
+
+
+def test_extra(package: str) -> str:
+    """`test` when the package declares a `test` extra (its own test-only dependencies)."""
+    with (ROOT / "packages" / package / "pyproject.toml").open("rb") as file:
+        extras = tomllib.load(file)["project"].get("optional-dependencies", {})
+    return "test" if "test" in extras else ""
 
 
 @nox.session(python=PYTHONS)
@@ -49,7 +59,7 @@ def tests(session: nox.Session, package: str) -> None:
     """One package's own tests, in an environment holding only it and core."""
     requirements = [local("core", "testing,server")]
     if package != "core":
-        requirements.append(local(package))
+        requirements.append(local(package, test_extra(package)))
     session.install(*requirements, *TEST_DEPS)
     session.run("pytest", f"packages/{package}/tests", *session.posargs)
 

@@ -36,7 +36,7 @@ class RequestBody:
     `ClientDisconnected`.
     """
 
-    __slots__ = ("_buffer", "_buffered", "_limit", "_more", "_read", "_receive", "_scope", "_wake")
+    __slots__ = ("_limit", "_more", "_pump", "_read", "_receive", "_scope")
 
     def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
         self._scope = scope
@@ -44,9 +44,7 @@ class RequestBody:
         self._limit = limit
         self._read = -1  # -1: not started
         self._more = True
-        self._buffer: deque[Message] | None = None
-        self._buffered = 0
-        self._wake: asyncio.Event | None = None
+        self._pump: _Pump | None = None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -56,7 +54,7 @@ class RequestBody:
             if self._read < 0:
                 self._read = 0
                 self._check_declared_length()
-            message = await self._receive() if self._buffer is None else await self._take()
+            message = await self._receive() if self._pump is None else await self._pump.take()
             if message["type"] != "http.request":
                 self._more = False
                 if message["type"] == "http.disconnect":
@@ -84,16 +82,6 @@ class RequestBody:
                     self._more = False
                     raise _too_large(self._limit)
 
-    async def _take(self) -> Message:
-        assert self._buffer is not None
-        assert self._wake is not None
-        while not self._buffer:
-            self._wake.clear()
-            await self._wake.wait()
-        message = self._buffer.popleft()
-        self._buffered -= len(message.get("body", b""))
-        return message
-
     async def wait_for_disconnect(self) -> None:
         """Return when the client disconnects; runs beside a streaming response.
 
@@ -105,24 +93,44 @@ class RequestBody:
             while (await receive())["type"] != "http.disconnect":
                 pass
             return
-        self._buffer = buffer = deque[Message]()
-        self._wake = wake = asyncio.Event()
+        self._pump = pump = _Pump()
         while True:
             message = await receive()
             kind = message["type"]
             if kind == "http.request":
                 size = len(message.get("body", b""))
-                if self._buffered + size <= self._limit:
-                    self._buffered += size
-                    buffer.append(message)
-                    wake.set()
+                if pump.size + size <= self._limit:
+                    pump.put(message, size)
                 elif not message.get("more_body", False):
-                    buffer.append(message)  # keep the end marker so readers finish
-                    wake.set()
+                    pump.put(message, 0)  # keep the end marker so readers finish
             elif kind == "http.disconnect":
-                buffer.append(message)
-                wake.set()
+                pump.put(message, 0)
                 return
+
+
+@final
+class _Pump:
+    """Body messages read by the disconnect watcher, waiting for the body's reader."""
+
+    __slots__ = ("messages", "size", "wake")
+
+    def __init__(self) -> None:
+        self.messages = deque[Message]()
+        self.size = 0
+        self.wake = asyncio.Event()
+
+    def put(self, message: Message, size: int) -> None:
+        self.messages.append(message)
+        self.size += size
+        self.wake.set()
+
+    async def take(self) -> Message:
+        while not self.messages:
+            self.wake.clear()
+            await self.wake.wait()
+        message = self.messages.popleft()
+        self.size -= len(message.get("body", b""))
+        return message
 
 
 def describe(route: Any, scope: Scope) -> str:
@@ -143,6 +151,32 @@ def _too_large(limit: int) -> HttpError:
     )
 
 
+_CHECKED: Final[set[tuple[bytes, bytes]]] = set()
+"""Header pairs already found valid (most are constants in handlers' code); bounded."""
+_CHECKED_MAX: Final = 4096
+
+
+def headers_known(headers: Headers) -> bool:
+    """True when every header was checked before (and none is content-length)."""
+    try:
+        return _CHECKED.issuperset(headers)
+    except TypeError:  # an unhashable header: the general path refuses it
+        return False
+
+
+_LENGTHS: Final[dict[int, bytes]] = {}
+
+
+def content_length(size: int) -> bytes:
+    """`size` as a content-length value; small sizes are kept once made."""
+    value = _LENGTHS.get(size)
+    if value is None:
+        value = str(size).encode()
+        if size < 65536:
+            _LENGTHS[size] = value
+    return value
+
+
 def check_headers(headers: Any) -> tuple[Headers, bool]:
     """Validate response headers; say whether content-length is among them."""
     if type(headers) is not list:
@@ -152,9 +186,17 @@ def check_headers(headers: Any) -> tuple[Headers, bool]:
             )
         headers = list(headers)
     has_length = False
+    checked = _CHECKED
     for header in headers:
         try:
+            if header in checked:
+                continue
+        except TypeError:
+            pass  # unhashable: checked (and refused) below
+        try:
             name, value = header
+            if type(name) is not bytes or type(value) is not bytes:
+                raise TypeError
             bad_name = _NAME_OK(name) is None
             bad_value = _VALUE_BAD(value) is not None
         except (TypeError, ValueError):
@@ -165,6 +207,8 @@ def check_headers(headers: Any) -> tuple[Headers, bool]:
             raise ResponseError(f"header {name.decode('latin-1')} has CR, LF or NUL in its value")
         if name == b"content-length":
             has_length = True
+        elif len(checked) < _CHECKED_MAX and type(header) is tuple:
+            checked.add(header)
     return headers, has_length
 
 
@@ -232,7 +276,7 @@ async def send_response(
             )
 
     if data is not None and not has_length and status not in _NO_BODY_STATUS:
-        headers = [*headers, (b"content-length", str(len(data)).encode())]
+        headers = [*headers, (b"content-length", content_length(len(data)))]
 
     if pushes:
         await _send_pushes(scope, send, pushes)

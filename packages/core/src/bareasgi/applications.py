@@ -13,7 +13,9 @@ from ._http import (
     DEFAULT_MAX_BODY_SIZE,
     RequestBody,
     ResponseError,
+    content_length,
     describe,
+    headers_known,
     send_response,
     unpack_response,
 )
@@ -35,6 +37,7 @@ from .types import (
     Scope,
     Send,
 )
+from .streaming import BytesBody
 from .websockets import CONNECTED, CONNECTING, WebSocket
 
 LOGGER: Final = logging.getLogger("bareasgi")
@@ -107,6 +110,7 @@ class Application:
         self._asgi_wrappers: list[ASGIWrapper] = []
         self._mounts: list[tuple[tuple[str, ...], str, ASGIApp]] = []
         self._started = False
+        self._direct = False  # started, with no ASGI wrappers: HTTP goes straight to _http
         self._outer: ASGIApp | None = None
         self._not_found_call: HttpHandler = self._not_found
         self._not_allowed_call: HttpHandler = self._not_allowed
@@ -230,11 +234,15 @@ class Application:
             for wrapper in reversed(wrappers):
                 outer = wrapper(outer)
         self._outer = outer
+        self._direct = outer is None
         self._started = True
 
     # ---- ASGI -------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._direct and scope["type"] == "http":
+            await self._http(scope, receive, send)
+            return
         if not self._started:
             self.start()
             if scope["type"] != "lifespan":
@@ -256,7 +264,9 @@ class Application:
             raise ValueError(f"unknown ASGI scope type {kind!r}")
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_path = _raw_path(scope)
+        raw_path: bytes | None = scope.get("raw_path")
+        if raw_path is None or scope.get("root_path") or b"?" in raw_path:
+            raw_path = _raw_path(scope)
         route: Route | None
         matches: Matches
         try:
@@ -269,16 +279,10 @@ class Application:
                 call = route.call
                 scope[ROUTE_KEY] = route
             else:
-                allowed = self.http_router.allowed(raw_path)
-                if allowed is not None:
-                    route, methods = allowed
-                    scope[ROUTE_KEY] = route
-                    scope[ALLOW_KEY] = methods
-                    matches, call = {}, self._not_allowed_call
-                else:
-                    if self._mounts and await self._to_mount(scope, raw_path, receive, send):
-                        return
-                    route, matches, call = None, {}, self._not_found_call
+                unrouted = await self._unrouted(scope, raw_path, receive, send)
+                if unrouted is None:
+                    return  # a mounted app answered
+                route, matches, call = unrouted
 
         content = RequestBody(scope, receive, self.max_body_size)
         response: Any
@@ -291,6 +295,35 @@ class Application:
         except Exception:
             LOGGER.exception("Unhandled error in %s", describe(route, scope))
             response = _error_body(self.internal_error_response)
+
+        # The article's shape, `(status, [checked headers], text_writer(...))`, goes out here;
+        # everything else through the general path.
+        if type(response) is tuple and len(response) == 3:
+            status, headers, body = response
+            if (
+                type(body) is BytesBody
+                and type(status) is int
+                and 200 <= status <= 599
+                and status != 204
+                and status != 304
+                and type(headers) is list
+                and headers_known(headers)
+            ):
+                data = body.data
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [*headers, (b"content-length", content_length(len(data)))],
+                    }
+                )
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": data if scope["method"] != "HEAD" else b"",
+                    }
+                )
+                return
         try:
             status, headers, body, pushes = unpack_response(response)
             await send_response(scope, send, content, status, headers, body, pushes, route)
@@ -298,6 +331,20 @@ class Application:
             LOGGER.error("%s returned an ill-formed response: %s", describe(route, scope), error)
             status, headers, body = _error_body(self.internal_error_response)
             await send_response(scope, send, content, status, headers, body, None, route)
+
+    async def _unrouted(
+        self, scope: Scope, raw_path: bytes, receive: Receive, send: Send
+    ) -> tuple[Route | None, Matches, HttpHandler] | None:
+        """405 when the path exists under other methods; else a mount, or 404."""
+        allowed = self.http_router.allowed(raw_path)
+        if allowed is not None:
+            route, methods = allowed
+            scope[ROUTE_KEY] = route
+            scope[ALLOW_KEY] = methods
+            return route, {}, self._not_allowed_call
+        if self._mounts and await self._to_mount(scope, raw_path, receive, send):
+            return None
+        return None, {}, self._not_found_call
 
     async def _not_found(
         self, scope: Scope, info: Info, matches: Matches, content: Content
@@ -334,18 +381,25 @@ class Application:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = _raw_path(scope)
+        invalid = False
         try:
             found = self.ws_router.resolve(raw_path)
         except InvalidPath:
-            found = None
-        if found is None and self._mounts and await self._to_mount(scope, raw_path, receive, send):
+            found, invalid = None, True
+        if (
+            found is None
+            and not invalid
+            and self._mounts
+            and await self._to_mount(scope, raw_path, receive, send)
+        ):
             return
         message = await receive()
         if message["type"] != "websocket.connect":
             return
         web_socket = WebSocket(scope, receive, send)
         if found is None:
-            await web_socket.reject(404, [_TEXT], b"Not Found")
+            refusal = self.bad_request_response if invalid else self.not_found_response
+            await web_socket.reject(*_error_body(refusal))
             return
         route, matches = found
         scope[ROUTE_KEY] = route

@@ -22,6 +22,7 @@ from ._http import (
 from .errors import ClientDisconnected, HttpError, InvalidPath
 from .plugins import Plugins, PluginsSpec, implemented_hooks
 from .routing import HttpRouter, Route, WebSocketRouter, split_path
+from .streaming import BytesBody
 from .types import (
     ASGIApp,
     ASGIWrapper,
@@ -37,7 +38,6 @@ from .types import (
     Scope,
     Send,
 )
-from .streaming import BytesBody
 from .websockets import CONNECTED, CONNECTING, WebSocket
 
 LOGGER: Final = logging.getLogger("bareasgi")

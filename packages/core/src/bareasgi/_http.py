@@ -28,33 +28,38 @@ class ResponseError(Exception):
 
 
 @final
-class RequestBody:
+class RequestBody(tuple[Scope, Receive, int]):
     """The request body as an async iterator of bytes, read from `receive()` only when asked.
 
     More than `limit` bytes (by content-length, or counted as they arrive) raises
     `HttpError(413)` before the rest is read; a client that goes away raises
     `ClientDisconnected`.
+
+    Made on every request as `RequestBody((scope, receive, limit))`: a tuple subclass costs
+    no Python-level `__init__`, and the reading state lives in the instance dict, made only
+    when a body is read (most handlers never read one).
     """
 
-    __slots__ = ("_limit", "_more", "_pump", "_read", "_receive", "_scope")
+    _read: int
+    _more: bool
+    _pump: _Pump | None
 
-    def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
-        self._scope = scope
-        self._receive = receive
-        self._limit = limit
-        self._read = -1  # -1: not started
+    def _start(self) -> None:
+        self._read = 0
         self._more = True
-        self._pump: _Pump | None = None
+        self._pump = None
+        self._check_declared_length()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
 
     async def __anext__(self) -> bytes:
+        try:
+            self._more  # noqa: B018 - set once the body is first read
+        except AttributeError:
+            self._start()
         while self._more:
-            if self._read < 0:
-                self._read = 0
-                self._check_declared_length()
-            message = await self._receive() if self._pump is None else await self._pump.take()
+            message = await self[1]() if self._pump is None else await self._pump.take()
             if message["type"] != "http.request":
                 self._more = False
                 if message["type"] == "http.disconnect":
@@ -63,24 +68,24 @@ class RequestBody:
             chunk: bytes = message.get("body", b"")
             self._more = message.get("more_body", False)
             self._read += len(chunk)
-            if self._read > self._limit:
+            if self._read > self[2]:
                 self._more = False
-                raise _too_large(self._limit)
+                raise _too_large(self[2])
             if chunk:
                 return chunk
         raise StopAsyncIteration
 
     def _check_declared_length(self) -> None:
-        for name, value in self._scope["headers"]:
+        for name, value in self[0]["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     self._more = False
                     raise HttpError(400, b"Invalid content-length") from None
-                if declared > self._limit:
+                if declared > self[2]:
                     self._more = False
-                    raise _too_large(self._limit)
+                    raise _too_large(self[2])
 
     async def wait_for_disconnect(self) -> None:
         """Return when the client disconnects; runs beside a streaming response.
@@ -88,7 +93,11 @@ class RequestBody:
         It becomes the only caller of `receive()`: body messages it meets are kept for a body
         iterator that may still read them, up to the body limit, beyond which they are dropped.
         """
-        receive = self._receive
+        receive, limit = self[1], self[2]
+        try:
+            self._more  # noqa: B018 - set once the body is first read
+        except AttributeError:
+            self._read, self._more = 0, True
         if not self._more:
             while (await receive())["type"] != "http.disconnect":
                 pass
@@ -99,7 +108,7 @@ class RequestBody:
             kind = message["type"]
             if kind == "http.request":
                 size = len(message.get("body", b""))
-                if pump.size + size <= self._limit:
+                if pump.size + size <= limit:
                     pump.put(message, size)
                 elif not message.get("more_body", False):
                     pump.put(message, 0)  # keep the end marker so readers finish
@@ -154,6 +163,9 @@ def _too_large(limit: int) -> HttpError:
 _CHECKED: Final[set[tuple[bytes, bytes]]] = set()
 """Header pairs already found valid (most are constants in handlers' code); bounded."""
 _CHECKED_MAX: Final = 4096
+
+
+known_headers_set: Final = _CHECKED
 
 
 def headers_known(headers: Headers) -> bool:
@@ -261,7 +273,7 @@ async def send_response(
     data: bytes | None
     body_type = type(body)
     if body_type is BytesBody:
-        data = body.data
+        data = body[0]
     elif body is None:
         data = b""
     elif body_type is bytes or isinstance(body, (bytes, bytearray, memoryview)):

@@ -10,12 +10,13 @@ from typing import Any, Final, TypeVar, final
 from urllib.parse import quote
 
 from ._http import (
+    _LENGTHS,
     DEFAULT_MAX_BODY_SIZE,
     RequestBody,
     ResponseError,
     content_length,
     describe,
-    headers_known,
+    known_headers_set,
     send_response,
     unpack_response,
 )
@@ -41,6 +42,7 @@ from .types import (
 from .websockets import CONNECTED, CONNECTING, WebSocket
 
 LOGGER: Final = logging.getLogger("bareasgi")
+_known_headers: Final = known_headers_set.issuperset
 
 ROUTE_KEY: Final = "bareasgi.route"
 """Scope key holding the matched `Route` (its `.template` labels metrics); absent on a 404."""
@@ -98,6 +100,7 @@ class Application:
     ) -> None:
         self.info: Info = info if info is not None else {}
         self.http_router = HttpRouter()
+        self._exact = self.http_router._static  # literal routes by raw path: the hot path
         self.ws_router = WebSocketRouter()
         self.startup_handlers: list[LifespanHandler] = list(startup_handlers or ())
         self.shutdown_handlers: list[LifespanHandler] = list(shutdown_handlers or ())
@@ -239,52 +242,46 @@ class Application:
 
     # ---- ASGI -------------------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._direct and scope["type"] == "http":
-            await self._http(scope, receive, send)
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, _routed: bool = False
+    ) -> None:
+        """The ASGI entry point; HTTP requests are served right here, the hot path.
+
+        `_routed` is True when `_dispatch` calls back in from inside the ASGI wrappers.
+        """
+        if not (_routed or (self._direct and scope["type"] == "http")):
+            await self._enter(scope, receive, send)
             return
-        if not self._started:
-            self.start()
-            if scope["type"] != "lifespan":
-                self._warn_without_lifespan()
-        if self._outer is not None:
-            await self._outer(scope, receive, send)
-        else:
-            await self._dispatch(scope, receive, send)
-
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "websocket":
-            await self._websocket(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(scope, receive, send)
-        else:
-            raise ValueError(f"unknown ASGI scope type {kind!r}")
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path: bytes | None = scope.get("raw_path")
         if raw_path is None or scope.get("root_path") or b"?" in raw_path:
             raw_path = _raw_path(scope)
+        method: str = scope["method"]
         route: Route | None
         matches: Matches
-        try:
-            found = self.http_router.resolve(scope["method"], raw_path)
-        except InvalidPath:
-            route, matches, call = None, {}, self._bad_request_call
+        # Fully literal routes by their raw bytes, before the trie (see HttpRouter.resolve).
+        leaf = self._exact.get(raw_path)
+        route = leaf.get(method) if leaf is not None else None
+        if route is not None:
+            matches = {}
+            call = route.call
+            scope[ROUTE_KEY] = route
         else:
-            if found is not None:
-                route, matches = found
-                call = route.call
-                scope[ROUTE_KEY] = route
+            try:
+                found = self.http_router.resolve(method, raw_path)
+            except InvalidPath:
+                route, matches, call = None, {}, self._bad_request_call
             else:
-                unrouted = await self._unrouted(scope, raw_path, receive, send)
-                if unrouted is None:
-                    return  # a mounted app answered
-                route, matches, call = unrouted
+                if found is not None:
+                    route, matches = found
+                    call = route.call
+                    scope[ROUTE_KEY] = route
+                else:
+                    unrouted = await self._unrouted(scope, raw_path, receive, send)
+                    if unrouted is None:
+                        return  # a mounted app answered
+                    route, matches, call = unrouted
 
-        content = RequestBody(scope, receive, self.max_body_size)
+        content = RequestBody((scope, receive, self.max_body_size))
         response: Any
         try:
             response = await call(scope, self.info, matches, content)
@@ -300,29 +297,32 @@ class Application:
         # everything else through the general path.
         if type(response) is tuple and len(response) == 3:
             status, headers, body = response
-            if (
-                type(body) is BytesBody
-                and type(status) is int
-                and 200 <= status <= 599
-                and status != 204
-                and status != 304
-                and type(headers) is list
-                and headers_known(headers)
-            ):
-                data = body.data
+            try:
+                known = (
+                    type(body) is BytesBody
+                    and type(status) is int
+                    and 200 <= status <= 599
+                    and status != 204
+                    and status != 304
+                    and type(headers) is list
+                    and _known_headers(headers)
+                )
+            except TypeError:  # an unhashable header: the general path says what is wrong
+                known = False
+            if known:
+                data = body[0]
+                size = len(data)
+                length = _LENGTHS.get(size) or content_length(size)
                 await send(
                     {
                         "type": "http.response.start",
                         "status": status,
-                        "headers": [*headers, (b"content-length", content_length(len(data)))],
+                        "headers": [*headers, (b"content-length", length)],
                     }
                 )
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": data if scope["method"] != "HEAD" else b"",
-                    }
-                )
+                if method == "HEAD":
+                    data = b""
+                await send({"type": "http.response.body", "body": data})
                 return
         try:
             status, headers, body, pushes = unpack_response(response)
@@ -331,6 +331,28 @@ class Application:
             LOGGER.error("%s returned an ill-formed response: %s", describe(route, scope), error)
             status, headers, body = _error_body(self.internal_error_response)
             await send_response(scope, send, content, status, headers, body, None, route)
+
+    async def _enter(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Everything but the hot path: start-up, ASGI wrappers, WebSockets, lifespan."""
+        if not self._started:
+            self.start()
+            if scope["type"] != "lifespan":
+                self._warn_without_lifespan()
+        if self._outer is not None:
+            await self._outer(scope, receive, send)
+        else:
+            await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self(scope, receive, send, True)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            raise ValueError(f"unknown ASGI scope type {kind!r}")
 
     async def _unrouted(
         self, scope: Scope, raw_path: bytes, receive: Receive, send: Send

@@ -15,19 +15,24 @@ from typing import final
 
 
 @final
-class BytesBody:
-    """A whole in-memory body, sent in one message."""
+class BytesBody(tuple[bytes]):
+    """A whole in-memory body, sent in one message; made by `bytes_writer`/`text_writer`.
 
-    __slots__ = ("data",)
+    A one-element tuple so that making one costs no Python-level call: it is made on every
+    response of the article's shape.
+    """
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    __slots__ = ()
+
+    @property
+    def data(self) -> bytes:
+        return self[0]
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return _ChunkIterator((self.data,))
+        return _ChunkIterator(self)
 
     def __repr__(self) -> str:
-        return f"BytesBody({len(self.data)} bytes)"
+        return f"BytesBody({len(self[0])} bytes)"
 
 
 @final
@@ -68,9 +73,9 @@ class _ChunkIterator:
 
 def bytes_writer(buf: bytes, chunk_size: int = -1) -> BytesBody | ChunkedBody:
     """A response body from bytes: whole, or in chunks of `chunk_size` bytes."""
-    data = bytes(buf)
+    data = buf if type(buf) is bytes else bytes(buf)
     if chunk_size <= 0 or len(data) <= chunk_size:
-        return BytesBody(data)
+        return BytesBody((data,))
     return ChunkedBody(tuple(data[i : i + chunk_size] for i in range(0, len(data), chunk_size)))
 
 
@@ -79,7 +84,7 @@ def text_writer(
 ) -> BytesBody | ChunkedBody:
     """A response body from text: whole, or in chunks of `chunk_size` characters."""
     if chunk_size <= 0 or len(text) <= chunk_size:
-        return BytesBody(text.encode(encoding))
+        return BytesBody((text.encode(encoding),))
     return ChunkedBody(
         tuple(text[i : i + chunk_size].encode(encoding) for i in range(0, len(text), chunk_size))
     )

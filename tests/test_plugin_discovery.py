@@ -34,8 +34,7 @@ def test_installed_plugins_are_listed_but_only_named_ones_imported() -> None:
     installed = installed_plugins()
     assert {"sample", "greeter", "misspelt", "sentinel"} <= set(installed)
     imported = _imported_after(
-        "from bareasgi import Application\n"
-        "Application(plugins={'sample': {}, 'greeter': {}})"
+        "from bareasgi import Application\nApplication(plugins={'sample': {}, 'greeter': {}})"
     )
     assert imported == ["bareasgi_sample_plugins.greeter", "bareasgi_sample_plugins.sample"]
 

@@ -99,9 +99,9 @@ class Application:
         plugins: PluginsSpec | None = None,
     ) -> None:
         self.info: Info = info if info is not None else {}
-        self.http_router = HttpRouter()
-        self._exact = self.http_router._static  # literal routes by raw path: the hot path
-        self.ws_router = WebSocketRouter()
+        self._http_router = HttpRouter()
+        self._exact = self._http_router._static  # literal routes by raw path: the hot path
+        self._ws_router = WebSocketRouter()
         self.startup_handlers: list[LifespanHandler] = list(startup_handlers or ())
         self.shutdown_handlers: list[LifespanHandler] = list(shutdown_handlers or ())
         self.max_body_size = max_body_size
@@ -113,7 +113,7 @@ class Application:
         self._asgi_wrappers: list[ASGIWrapper] = []
         self._mounts: list[tuple[tuple[str, ...], str, ASGIApp]] = []
         self._started = False
-        self._direct = False  # started, with no ASGI wrappers: HTTP goes straight to _http
+        self._direct = False  # started, with no ASGI wrappers: __call__ serves HTTP itself
         self._outer: ASGIApp | None = None
         self._not_found_call: HttpHandler = self._not_found
         self._not_allowed_call: HttpHandler = self._not_allowed
@@ -128,6 +128,16 @@ class Application:
         """The enabled plugins, in order: `app.plugins['name'].state` is a plugin's state."""
 
     # ---- building ---------------------------------------------------------------------------
+
+    @property
+    def http_router(self) -> HttpRouter:
+        """Routes HTTP requests: `app.http_router.add({'GET'}, '/path', handler)`."""
+        return self._http_router
+
+    @property
+    def ws_router(self) -> WebSocketRouter:
+        """Routes WebSocket connections: `app.ws_router.add('/path', handler)`."""
+        return self._ws_router
 
     @property
     def started(self) -> bool:
@@ -267,7 +277,7 @@ class Application:
             scope[ROUTE_KEY] = route
         else:
             try:
-                found = self.http_router.resolve(method, raw_path)
+                found = self._http_router.resolve(method, raw_path)
             except InvalidPath:
                 route, matches, call = None, {}, self._bad_request_call
             else:
@@ -358,7 +368,7 @@ class Application:
         self, scope: Scope, raw_path: bytes, receive: Receive, send: Send
     ) -> tuple[Route | None, Matches, HttpHandler] | None:
         """405 when the path exists under other methods; else a mount, or 404."""
-        allowed = self.http_router.allowed(raw_path)
+        allowed = self._http_router.allowed(raw_path)
         if allowed is not None:
             route, methods = allowed
             scope[ROUTE_KEY] = route
@@ -405,7 +415,7 @@ class Application:
         raw_path = _raw_path(scope)
         invalid = False
         try:
-            found = self.ws_router.resolve(raw_path)
+            found = self._ws_router.resolve(raw_path)
         except InvalidPath:
             found, invalid = None, True
         if (

@@ -100,6 +100,8 @@ def bench(session: nox.Session) -> None:
         "falcon",
         "uvicorn",
         "httpx",
+        "jinja2",
+        "starlette-exporter",
     )
     session.run("python", "-m", "benchmarks", *session.posargs)
 

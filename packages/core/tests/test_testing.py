@@ -694,3 +694,19 @@ def test_foreign_distributions_are_reported(tmp_path: Path) -> None:
     assert "bareASGI.cors 5.0.0 was installed from file://" in problems[1]
     assert "outside" in problems[1]
     assert "bareasgi-static 5.0.0 was installed from https://example.org" in problems[2]
+
+
+async def test_raw_request_keeps_non_ascii_bytes_that_httpx_refuses() -> None:
+    seen: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            return
+        seen.append(scope["raw_path"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with TestClient(app, lifespan=False) as client:
+        response = await client.raw_request("GET", b"/caf\xc3\xa9/\x80")
+    assert response.status_code == 204
+    assert seen == [b"/caf\xc3\xa9/\x80"]

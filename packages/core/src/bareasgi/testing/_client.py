@@ -256,7 +256,7 @@ class TestClient:
         target = raw_path + (b"?" + query_string if query_string else b"")
         try:
             url = base.copy_with(raw_path=target)
-        except httpx.InvalidURL:
+        except (httpx.InvalidURL, UnicodeDecodeError):  # httpx refuses what a server may see
             url = base
         request = httpx.Request(method, url, headers=header_list)
         scope = self.transport.http_scope(method, base, raw_path, query_string, header_list)

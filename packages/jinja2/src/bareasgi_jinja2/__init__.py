@@ -1,0 +1,54 @@
+"""Jinja2 templates for bareASGI: async rendering, autoescape on for HTML, streamed large pages.
+
+```python
+app = Application(plugins={"jinja2": {"directory": "templates"}})  # or add_jinja2(app, "templates")
+
+@app.on_http_request({"GET"}, "/page/{name}")
+async def page(scope, info, matches, content):
+    return await render_template(scope, "page.html", {"name": matches["name"]})
+```
+"""
+
+from __future__ import annotations
+
+from ._environment import (
+    DEFAULT_AUTOESCAPE_EXTENSIONS,
+    TEMPLATE_SUFFIXES,
+    CoalescingCodeGenerator,
+    TemplateEnvironment,
+    content_type_for,
+    create_environment,
+)
+from ._render import (
+    DEFAULT_BUFFER_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    RENDERER_KEY,
+    Renderer,
+    TemplateHandler,
+    TemplateStream,
+    add_jinja2,
+    get_renderer,
+    render_template,
+    template,
+    template_location,
+)
+
+__all__ = [
+    "DEFAULT_AUTOESCAPE_EXTENSIONS",
+    "DEFAULT_BUFFER_SIZE",
+    "DEFAULT_CHUNK_SIZE",
+    "RENDERER_KEY",
+    "TEMPLATE_SUFFIXES",
+    "CoalescingCodeGenerator",
+    "Renderer",
+    "TemplateEnvironment",
+    "TemplateHandler",
+    "TemplateStream",
+    "add_jinja2",
+    "content_type_for",
+    "create_environment",
+    "get_renderer",
+    "render_template",
+    "template",
+    "template_location",
+]

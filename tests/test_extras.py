@@ -34,3 +34,11 @@ def test_every_plugin_package_has_an_extra_and_every_extra_a_package() -> None:
         entry_points = project["entry-points"]["bareasgi.plugins"]
         assert name in entry_points
     assert sorted(extras["all"]) == sorted(pin for deps in plugin_extras.values() for pin in deps)
+
+
+def test_every_member_resolves_to_the_workspace() -> None:
+    root = load(ROOT / "pyproject.toml")
+    sources = root["tool"]["uv"]["sources"]  # type: ignore[index]
+    names = {load(path)["project"]["name"] for path in (ROOT / "packages").glob("*/pyproject.toml")}  # type: ignore[index]
+    assert set(sources) == names
+    assert all(source == {"workspace": True} for source in sources.values())

@@ -1,0 +1,27 @@
+"""The application the static wire tests serve with a real hypercorn (`static_wire_app:app`).
+
+The folder named by `BAREASGI_STATIC_ROOT` is served three times: through the plugin at
+`/static` and (its `mounts` option) at `/`, and through `add_static_files` at `/files`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from bareasgi_static import add_static_files
+
+from bareasgi import Application
+
+ROOT = os.environ["BAREASGI_STATIC_ROOT"]
+
+app = Application(
+    plugins={
+        "static": {
+            "directory": ROOT,
+            "mount": "/static",
+            "cache_control": "no-cache",
+            "mounts": [{"directory": ROOT, "mount": "/"}],
+        }
+    }
+)
+add_static_files(app, ROOT, "/files", chunk_size=64 * 1024)

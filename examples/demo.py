@@ -1,4 +1,6 @@
-"""The demo application: the article's programs, each under its own prefix, in one process.
+"""The demo application: the article's programs, each under its own prefix, in one process,
+with the plugins enabled: static files at /static/, Jinja2 pages at /page/{name}, Prometheus
+metrics at /metrics.
 
     ./dev demo            (or: python examples/demo.py [--bind HOST:PORT])
 
@@ -21,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import hello_world
 import hello_world_router
 import rest
+from bareasgi_jinja2 import render_template
 
 from bareasgi import (
     Application,
@@ -39,7 +42,20 @@ MOUNTS = {
     "/rest": (rest.app, "/info", "the REST example (GET with accept: application/json)"),
 }
 
-app = Application()
+HERE = Path(__file__).parent
+
+app = Application(
+    plugins={
+        # First is outermost: every request below, static files included, is counted.
+        "prometheus": {},
+        "static": {
+            "directory": str(HERE / "public"),
+            "mount": "/static",
+            "cache_control": "public, max-age=60",
+        },
+        "jinja2": {"directory": str(HERE / "templates")},
+    }
+)
 for prefix, (mounted, _, _) in MOUNTS.items():
     app.mount(prefix, mounted)
 
@@ -52,11 +68,18 @@ async def index(scope: Scope, info: Info, matches: Matches, content: Content) ->
         for prefix, (_, path, text) in MOUNTS.items()
     )
     greeting = app.url_for("greet", name="World", times=3)
+    templated = app.url_for("page", name="<b>World</b>")
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>bareASGI demo</title></head>"
         "<body><h1>bareASGI demo</h1><ul>"
         f"{links}"
         f'<li><a href="{greeting}">{greeting}</a> &mdash; typed route parameters</li>'
+        '<li><a href="/static/">/static/</a> &mdash; static files (bareasgi-static): index, '
+        "ETag/304, ranges, gzip sibling</li>"
+        f'<li><a href="{html.escape(templated)}">{html.escape(templated)}</a> &mdash; a Jinja2 '
+        "template (bareasgi-jinja2), values escaped</li>"
+        '<li><a href="/metrics">/metrics</a> &mdash; Prometheus metrics of this app '
+        "(bareasgi-prometheus)</li>"
         "</ul><p>WebSocket echo at <code>/ws/echo</code>.</p></body></html>"
     )
     return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(page)
@@ -66,6 +89,12 @@ async def index(scope: Scope, info: Info, matches: Matches, content: Content) ->
 async def greet(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
     text = "\n".join(f"Hello, {matches['name']}!" for _ in range(min(matches["times"], 100)))
     return 200, [(b"content-type", b"text/plain; charset=utf-8")], text_writer(text)
+
+
+@app.on_http_request({"GET"}, "/page/{name}", name="page")
+async def page(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    items = ["a <b>bold</b> claim", "Tom & Jerry", 'it\'s "quoted"']
+    return await render_template(scope, "page.html", {"name": matches["name"], "items": items})
 
 
 @app.on_ws_request("/ws/echo")

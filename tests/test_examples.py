@@ -85,6 +85,16 @@ def test_demo_serves_every_article_program_under_its_prefix() -> None:
         info = httpx.get(f"{base}/rest/info", headers={"accept": "application/json"})
         assert info.json() == {"name": "Michael Caine"}
         assert httpx.get(f"{base}/greet/Ada/2").text == "Hello, Ada!\nHello, Ada!"
+        # The plugins, each visible: a static page, an escaped template, the metrics.
+        static = httpx.get(f"{base}/static/")
+        assert static.status_code == 200
+        assert "etag" in static.headers
+        page = httpx.get(f"{base}/page/%3Cb%3EWorld%3C%2Fb%3E")
+        assert "&lt;b&gt;World&lt;/b&gt;" in page.text
+        assert "<b>World</b>" not in page.text
+        metrics = httpx.get(f"{base}/metrics").text
+        assert 'route="/greet/{name}/{times:int}"' in metrics
+        assert 'route="/page/{name}"' in metrics
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

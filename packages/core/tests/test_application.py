@@ -683,3 +683,12 @@ async def test_info_is_shared_and_query_string_available() -> None:
         answer = await client.get("/?a=1&b=2")
     assert answer.text == "2 a=1&b=2"
     assert app.info == {"count": 2}
+
+
+async def test_absolute_form_target_is_routed_by_its_path() -> None:
+    app = make_app()
+    async with TestClient(app) as client:
+        answer = await client.raw_request("GET", b"http://example.com/hello-world")
+        missing = await client.raw_request("GET", b"http://example.com/nowhere")
+    assert (answer.status_code, answer.text) == (200, "Hello, World!")
+    assert missing.status_code == 404

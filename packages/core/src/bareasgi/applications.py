@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AsyncExitStack
 from typing import Any, Final, TypeVar, final
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ._http import (
     _LENGTHS,
@@ -368,6 +368,14 @@ class Application:
         self, scope: Scope, raw_path: bytes, receive: Receive, send: Send
     ) -> tuple[Route | None, Matches, HttpHandler] | None:
         """405 when the path exists under other methods; else a mount, or 404."""
+        if raw_path[:1] != b"/" and b"://" in raw_path:
+            # An absolute-form target (`GET http://host/path`) that the server passed on as
+            # it came: route its path, as RFC 9112 asks of servers.
+            origin = b"/" + raw_path.split(b"://", 1)[1].partition(b"/")[2]
+            scope["raw_path"] = origin
+            scope["path"] = unquote(origin.decode("latin-1"))
+            await self(scope, receive, send, True)
+            return None
         allowed = self._http_router.allowed(raw_path)
         if allowed is not None:
             route, methods = allowed

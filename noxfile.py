@@ -81,7 +81,11 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     session.install(
-        *all_packages(), local_path("tests/fixtures/sample_plugins"), *TEST_DEPS, *TYPE_DEPS
+        *all_packages(),
+        local_path("tests/fixtures/sample_plugins"),
+        *TEST_DEPS,
+        *TYPE_DEPS,
+        *BENCH_DEPS,
     )
     sources = [f"packages/{p}/src" for p in PACKAGES]
     session.run("mypy", *sources, "examples", "benchmarks")
@@ -90,20 +94,31 @@ def typecheck(session: nox.Session) -> None:
     )
 
 
+BENCH_DEPS = [
+    "starlette",
+    "blacksheep",
+    "falcon",
+    "uvicorn",
+    "httpx",
+    "jinja2",
+    "starlette-exporter",
+]
+
+
 @nox.session(python=BENCH_PYTHON)
 def bench(session: nox.Session) -> None:
-    """The performance harness: every scenario against the raw-ASGI floor and the peers."""
-    session.install(
-        *all_packages(),
-        "starlette",
-        "blacksheep",
-        "falcon",
-        "uvicorn",
-        "httpx",
-        "jinja2",
-        "starlette-exporter",
-    )
+    """The performance harness: every scenario against the raw-ASGI floor and the peers,
+    then each plugin's own scenarios (`-- --quick` for a short run)."""
+    session.install(*all_packages(), *BENCH_DEPS)
     session.run("python", "-m", "benchmarks", *session.posargs)
+    plugin_benches = sorted(
+        path.stem
+        for path in (ROOT / "benchmarks" / "plugins").glob("*.py")
+        if path.stem != "__init__"
+    )
+    quick = ["--quick"] if "--quick" in session.posargs else []
+    for name in plugin_benches:
+        session.run("python", "-m", f"benchmarks.plugins.{name}", *quick)
 
 
 @nox.session(python=PYTHONS[0])

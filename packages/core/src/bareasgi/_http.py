@@ -308,7 +308,7 @@ async def send_response(
 
     if body_type is ChunkedBody:
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        for chunk in body.chunks:
+        for chunk in body.iter_chunks():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
         return

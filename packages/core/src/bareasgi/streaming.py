@@ -10,7 +10,7 @@ a hello world. The application recognises these in-memory bodies, sends them wit
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import final
 
 
@@ -37,38 +37,53 @@ class BytesBody(tuple[bytes]):
 
 @final
 class ChunkedBody:
-    """An in-memory body sent as several messages."""
+    """An in-memory body sent as several messages.
 
-    __slots__ = ("chunks", "length")
+    From bytes, each chunk is sliced only as it is sent, so one chunk at a time is alive
+    besides the buffer; from text (chunks counted in characters) the encoded chunks are kept.
+    """
 
-    def __init__(self, chunks: tuple[bytes, ...]) -> None:
-        self.chunks = chunks
-        self.length = sum(map(len, chunks))
+    __slots__ = ("_chunks", "_data", "_size", "length")
+
+    def __init__(
+        self,
+        data: bytes | None = None,
+        chunk_size: int = 0,
+        chunks: tuple[bytes, ...] | None = None,
+    ) -> None:
+        self._data = data
+        self._size = chunk_size
+        self._chunks = chunks
+        self.length = len(data) if data is not None else sum(map(len, chunks or ()))
+
+    def iter_chunks(self) -> Iterator[bytes]:
+        """The chunks, made one at a time."""
+        if self._chunks is not None:
+            return iter(self._chunks)
+        data, size = self._data or b"", self._size
+        return (data[i : i + size] for i in range(0, len(data), size))
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return _ChunkIterator(self.chunks)
+        return _ChunkIterator(self.iter_chunks())
 
     def __repr__(self) -> str:
-        return f"ChunkedBody({len(self.chunks)} chunks, {self.length} bytes)"
+        return f"ChunkedBody({self.length} bytes)"
 
 
 @final
 class _ChunkIterator:
-    __slots__ = ("_chunks", "_index")
+    __slots__ = ("_chunks",)
 
-    def __init__(self, chunks: tuple[bytes, ...]) -> None:
-        self._chunks = chunks
-        self._index = 0
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
 
     def __aiter__(self) -> _ChunkIterator:
         return self
 
     async def __anext__(self) -> bytes:
-        index = self._index
-        if index >= len(self._chunks):
-            raise StopAsyncIteration
-        self._index = index + 1
-        return self._chunks[index]
+        for chunk in self._chunks:
+            return chunk
+        raise StopAsyncIteration
 
 
 def bytes_writer(buf: bytes, chunk_size: int = -1) -> BytesBody | ChunkedBody:
@@ -76,7 +91,7 @@ def bytes_writer(buf: bytes, chunk_size: int = -1) -> BytesBody | ChunkedBody:
     data = buf if type(buf) is bytes else bytes(buf)
     if chunk_size <= 0 or len(data) <= chunk_size:
         return BytesBody((data,))
-    return ChunkedBody(tuple(data[i : i + chunk_size] for i in range(0, len(data), chunk_size)))
+    return ChunkedBody(data, chunk_size)
 
 
 def text_writer(
@@ -86,7 +101,9 @@ def text_writer(
     if chunk_size <= 0 or len(text) <= chunk_size:
         return BytesBody((text.encode(encoding),))
     return ChunkedBody(
-        tuple(text[i : i + chunk_size].encode(encoding) for i in range(0, len(text), chunk_size))
+        chunks=tuple(
+            text[i : i + chunk_size].encode(encoding) for i in range(0, len(text), chunk_size)
+        )
     )
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the plugins, one module each: `python -m benchmarks.plugins.NAME`."""

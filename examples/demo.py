@@ -1,6 +1,6 @@
 """The demo application: the article's programs, each under its own prefix, in one process,
-with the plugins enabled: static files at /static/, Jinja2 pages at /page/{name}, Prometheus
-metrics at /metrics.
+with the plugins enabled: CORS across two origins at /cors, static files at /static/, Jinja2
+pages at /page/{name}, Prometheus metrics at /metrics.
 
     ./dev demo            (or: python examples/demo.py [--bind HOST:PORT])
 
@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import hello_world
 import hello_world_router
 import rest
-from bareasgi_jinja2 import render_template
 
 from bareasgi import (
     Application,
@@ -35,6 +34,7 @@ from bareasgi import (
     WebSocket,
     text_writer,
 )
+from bareasgi_jinja2 import render_template
 
 MOUNTS = {
     "/hello": (hello_world.app, "/hello-world", "hello world, decorator routing"),
@@ -46,8 +46,18 @@ HERE = Path(__file__).parent
 
 app = Application(
     plugins={
-        # First is outermost: every request below, static files included, is counted.
+        # First is outermost: every request below, preflights and static files included,
+        # is counted.
         "prometheus": {},
+        "cors": {
+            # The page at http://localhost:PORT/cors calls this server as
+            # http://127.0.0.1:PORT: to a browser those are two origins.
+            "allow_origin_regex": r"http://localhost:\d+",
+            "allow_methods": ["GET", "PUT"],
+            "allow_headers": ["x-demo"],
+            "expose_headers": ["x-demo"],
+            "guard_websockets": True,
+        },
         "static": {
             "directory": str(HERE / "public"),
             "mount": "/static",
@@ -67,6 +77,7 @@ async def index(scope: Scope, info: Info, matches: Matches, content: Content) ->
         f" &mdash; {html.escape(text)}</li>"
         for prefix, (_, path, text) in MOUNTS.items()
     )
+    port = scope["server"][1] if scope.get("server") else 9009
     greeting = app.url_for("greet", name="World", times=3)
     templated = app.url_for("page", name="<b>World</b>")
     page = (
@@ -80,6 +91,8 @@ async def index(scope: Scope, info: Info, matches: Matches, content: Content) ->
         "template (bareasgi-jinja2), values escaped</li>"
         '<li><a href="/metrics">/metrics</a> &mdash; Prometheus metrics of this app '
         "(bareasgi-prometheus)</li>"
+        f'<li><a href="http://localhost:{port}/cors">/cors</a> &mdash; CORS across two origins '
+        "(bareasgi-cors)</li>"
         "</ul><p>WebSocket echo at <code>/ws/echo</code>.</p></body></html>"
     )
     return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(page)
@@ -95,6 +108,45 @@ async def greet(scope: Scope, info: Info, matches: Matches, content: Content) ->
 async def page(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
     items = ["a <b>bold</b> claim", "Tom & Jerry", 'it\'s "quoted"']
     return await render_template(scope, "page.html", {"name": matches["name"], "items": items})
+
+
+CORS_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>CORS</title></head>
+<body><h1>CORS</h1><p id="where"></p><pre id="out"></pre><script>
+const out = document.getElementById('out');
+const api = `http://127.0.0.1:${location.port}/cors/api`;
+document.getElementById('where').textContent = location.hostname === 'localhost'
+  ? `This page (${location.origin}) calls ${api}, another origin:`
+  : 'Open this page as http://localhost:' + location.port + '/cors to see CORS at work.';
+async function show(label, request) {
+  try {
+    const response = await request();
+    out.textContent += `${label}: ${response.status} ${await response.text()}`
+      + ` (x-demo: ${response.headers.get('x-demo')},`
+      + ` x-hidden: ${response.headers.get('x-hidden')})\\n`;
+  } catch (error) { out.textContent += `${label}: refused by the browser (${error})\\n`; }
+}
+(async () => {
+  await show('GET', () => fetch(api));
+  await show('PUT with X-Demo (preflighted)',
+             () => fetch(api, {method: 'PUT', headers: {'X-Demo': '1'}}));
+  await show('DELETE (not allowed)', () => fetch(api, {method: 'DELETE'}));
+})();
+</script></body></html>"""
+
+
+@app.on_http_request({"GET"}, "/cors")
+async def cors_page(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(CORS_PAGE)
+
+
+@app.on_http_request({"GET", "PUT", "DELETE"}, "/cors/api")
+async def cors_api(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"x-demo", b"exposed"),
+        (b"x-hidden", b"not exposed"),
+    ]
+    return 200, headers, text_writer(f"{scope['method']} answered across origins")
 
 
 @app.on_ws_request("/ws/echo")

@@ -95,6 +95,10 @@ def test_demo_serves_every_article_program_under_its_prefix() -> None:
         metrics = httpx.get(f"{base}/metrics").text
         assert 'route="/greet/{name}/{times:int}"' in metrics
         assert 'route="/page/{name}"' in metrics
+        cors = httpx.get(f"{base}/cors/api", headers={"origin": "http://localhost:1234"})
+        assert cors.headers["access-control-allow-origin"] == "http://localhost:1234"
+        refused = httpx.get(f"{base}/cors/api", headers={"origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in refused.headers
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -107,11 +107,10 @@ def expected_pages(folder: Path) -> tuple[dict[str, str], int]:
 
 def bareasgi_builder(folder: Path, *, enable_async: bool) -> Builder:
     def build(kind: AppKind) -> ASGIApp:
-        from bareasgi_jinja2 import render_template
-
         from bareasgi import Application
         from bareasgi.types import Content, HttpResponse, Info, Matches
         from bareasgi.types import Scope as BareScope
+        from bareasgi_jinja2 import render_template
 
         app = Application(
             plugins={"jinja2": {"directory": str(folder), "enable_async": enable_async}}

@@ -16,6 +16,7 @@ from bareasgi import (
     Content,
     HttpError,
     HttpHandler,
+    HttpMiddleware,
     HttpResponse,
     Info,
     Matches,
@@ -692,3 +693,23 @@ async def test_absolute_form_target_is_routed_by_its_path() -> None:
         missing = await client.raw_request("GET", b"http://example.com/nowhere")
     assert (answer.status_code, answer.text) == (200, "Hello, World!")
     assert missing.status_code == 404
+
+
+async def test_middleware_and_wrappers_can_be_added_outermost() -> None:
+    calls: list[str] = []
+
+    def tag(name: str) -> HttpMiddleware:
+        async def middleware(
+            scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+        ) -> HttpResponse:
+            calls.append(name)
+            return await handler(scope, info, matches, content)
+
+        return middleware
+
+    app = make_app(middlewares=[tag("first")])
+    app.add_middleware(tag("inner"))
+    app.add_middleware(tag("outer"), outermost=True)
+    async with TestClient(app) as client:
+        await client.get("/hello-world")
+    assert calls == ["outer", "first", "inner"]

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from bareasgi_jinja2 import render_template
-
 from bareasgi import Application, Content, HttpHandler, HttpResponse, Info, Matches, Scope
 from bareasgi.types import ASGIApp, Message
+from bareasgi_jinja2 import render_template
 
 TESTS_DIR: Final = Path(__file__).resolve().parent
 TEMPLATES: Final = TESTS_DIR / "templates"

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import parse_qs
 
-from bareasgi_jinja2 import render_template
-
 from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope
+from bareasgi_jinja2 import render_template
 
 TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
 EVENTS: Final = Path(os.environ.get("JINJA2_WIRE_EVENTS", os.devnull))

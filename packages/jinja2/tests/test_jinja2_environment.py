@@ -8,15 +8,16 @@ from typing import Any
 
 import jinja2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2_support import TEMPLATES
+
 from bareasgi_jinja2 import (
     TemplateEnvironment,
     content_type_for,
     create_environment,
     template_location,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from jinja2_support import TEMPLATES
 
 
 @pytest.mark.parametrize(

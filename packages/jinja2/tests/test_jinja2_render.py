@@ -16,17 +16,6 @@ from typing import Any
 import httpx
 import jinja2
 import pytest
-from bareasgi_jinja2 import (
-    RENDERER_KEY,
-    Renderer,
-    TemplateStream,
-    add_jinja2,
-    create_environment,
-    get_renderer,
-    render_template,
-    template,
-)
-from bareasgi_jinja2.plugin import Jinja2Options
 from jinja2_support import INTERNAL_ERROR_BODY, TEMPLATES, call, page_handler, plugin_app
 
 from bareasgi import (
@@ -42,6 +31,17 @@ from bareasgi import (
 )
 from bareasgi.options import describe_options
 from bareasgi.testing import TestClient
+from bareasgi_jinja2 import (
+    RENDERER_KEY,
+    Renderer,
+    TemplateStream,
+    add_jinja2,
+    create_environment,
+    get_renderer,
+    render_template,
+    template,
+)
+from bareasgi_jinja2.plugin import Jinja2Options
 
 HTML = "text/html; charset=utf-8"
 LOGGER = "bareasgi_jinja2"

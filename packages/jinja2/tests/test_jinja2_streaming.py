@@ -10,11 +10,11 @@ from typing import Final
 
 import jinja2
 import pytest
-from bareasgi_jinja2 import render_template
 from jinja2_support import TEMPLATES, call, page_handler, plugin_app
 
 from bareasgi import Content, HttpResponse, Info, Matches, Scope
 from bareasgi.testing import TestClient
+from bareasgi_jinja2 import render_template
 
 ROWS: Final = 100_000
 GATE_AT: Final = ROWS // 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import string
 
-from bareasgi_prometheus import OTHER_METHOD, STANDARD_METHODS, UNMATCHED_ROUTE, metrics_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_helpers import (
@@ -20,6 +19,7 @@ from prometheus_helpers import (
 
 from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
 from bareasgi.testing import TestClient
+from bareasgi_prometheus import OTHER_METHOD, STANDARD_METHODS, UNMATCHED_ROUTE, metrics_for
 
 TEXT = [(b"content-type", b"text/plain")]
 TEMPLATES = {"/hello", "/users/{user_id:int}", "/files/{path:path}"}

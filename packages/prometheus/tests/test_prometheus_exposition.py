@@ -6,11 +6,11 @@ import gzip
 from collections.abc import AsyncIterator
 
 import pytest
-from bareasgi_prometheus._exposition import accepts_gzip, negotiate
 from prometheus_helpers import families, openmetrics, promtool_check, samples, value
 
 from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
 from bareasgi.testing import TestClient
+from bareasgi_prometheus._exposition import accepts_gzip, negotiate
 
 # What Prometheus 2.42 (Debian's) sends, and what Prometheus 3 sends by default.
 PROMETHEUS_2_ACCEPT = (

@@ -8,19 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import bareasgi_prometheus.plugin
 import pytest
-from bareasgi_prometheus import (
-    DISCONNECTED_STATUS,
-    OTHER_METHOD,
-    UNMATCHED_ROUTE,
-    PrometheusMetrics,
-    add_prometheus,
-    metrics_for,
-)
 from prometheus_client import Counter
 from prometheus_helpers import Samples, families, label_values, samples, value
 
+import bareasgi_prometheus.plugin
 from bareasgi import (
     Application,
     Content,
@@ -35,6 +27,14 @@ from bareasgi import (
     text_writer,
 )
 from bareasgi.testing import TestClient
+from bareasgi_prometheus import (
+    DISCONNECTED_STATUS,
+    OTHER_METHOD,
+    UNMATCHED_ROUTE,
+    PrometheusMetrics,
+    add_prometheus,
+    metrics_for,
+)
 
 TEXT = [(b"content-type", b"text/plain")]
 REQUESTS = "bareasgi_requests_total"

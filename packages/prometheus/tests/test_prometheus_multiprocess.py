@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, ProcessCollector, values
+from prometheus_helpers import families, openmetrics, samples, value
+
+from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
+from bareasgi.testing import TestClient
 from bareasgi_prometheus import (
     DISCONNECTED_STATUS,
     add_prometheus,
     clear_multiprocess_directory,
     metrics_for,
 )
-from prometheus_client import CollectorRegistry, ProcessCollector, values
-from prometheus_helpers import families, openmetrics, samples, value
-
-from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
-from bareasgi.testing import TestClient
 
 TEXT = [(b"content-type", b"text/plain")]
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from bareasgi_prometheus import PrometheusOptions
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import pytest
+from prometheus_helpers import call, families, samples, value
+
 import bareasgi_prometheus._metrics as metrics_module
 import bareasgi_prometheus._series as series_module
-import pytest
+from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
 from bareasgi_prometheus import ABANDONED_STATUS
 from bareasgi_prometheus._metrics import _MeteredBody
 from bareasgi_prometheus._series import LocalSeries, Pending, SharedSeries
-from prometheus_helpers import call, families, samples, value
-
-from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
 
 
 class FakeClock:

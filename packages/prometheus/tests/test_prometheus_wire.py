@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from bareasgi_prometheus import UNMATCHED_ROUTE, clear_multiprocess_directory
 from prometheus_helpers import (
     Samples,
     families,
@@ -35,6 +34,7 @@ from bareasgi.testing import (
     raw_http,
     run_hypercorn,
 )
+from bareasgi_prometheus import UNMATCHED_ROUTE, clear_multiprocess_directory
 
 TESTS_DIR: Final = Path(__file__).resolve().parent
 TIMEOUT: Final = 10.0

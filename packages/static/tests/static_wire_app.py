@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 
-from bareasgi_static import add_static_files
-
 from bareasgi import Application
+from bareasgi_static import add_static_files
 
 ROOT = os.environ["BAREASGI_STATIC_ROOT"]
 

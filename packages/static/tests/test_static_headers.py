@@ -5,6 +5,9 @@ from __future__ import annotations
 import calendar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bareasgi_static._content_types import CONTENT_TYPES, header_table, is_textual, with_charset
 from bareasgi_static._headers import (
     ANY_TAG,
@@ -17,8 +20,6 @@ from bareasgi_static._headers import (
     strong_match,
     weak_match,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 SUNDAY = calendar.timegm((1994, 11, 6, 8, 49, 37, 0, 0, 0))
 

@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import bareasgi_static.plugin
 import pytest
-from bareasgi_static import StaticFiles, StaticOptions, static_state
 
+import bareasgi_static.plugin
 from bareasgi import Application, PluginOptionsError
 from bareasgi.options import describe_options
 from bareasgi.testing import TestClient
+from bareasgi_static import StaticFiles, StaticOptions, static_state
 from conftest import CSS, INDEX
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bareasgi_static import StaticOptions
 
 from bareasgi import Application
 from bareasgi.testing import TestClient
+from bareasgi_static import StaticOptions
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from bareasgi_static import add_static_files
 
 from bareasgi import Application
 from bareasgi.testing import HypercornServer, parse_http_response, raw_http, run_hypercorn
+from bareasgi_static import add_static_files
 from conftest import SECRET, make_tree
 
 TESTS_DIR: Final = Path(__file__).resolve().parent

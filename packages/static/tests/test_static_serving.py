@@ -15,6 +15,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+
+from bareasgi import Application
+from bareasgi.testing import TestClient
 from bareasgi_static import (
     IMMUTABLE_CACHE_CONTROL,
     FileBody,
@@ -23,9 +26,6 @@ from bareasgi_static import (
     add_static_files,
 )
 from bareasgi_static._headers import format_http_date
-
-from bareasgi import Application
-from bareasgi.testing import TestClient
 from conftest import (
     BIG_SIZE,
     CSS,

@@ -152,17 +152,28 @@ class Application:
         if self._started:
             raise RuntimeError(f"Cannot add {what} after the application has started")
 
-    def add_middleware(self, middleware: HttpMiddleware) -> None:
-        """Add tuple middleware inside those already added."""
+    def add_middleware(self, middleware: HttpMiddleware, *, outermost: bool = False) -> None:
+        """Add tuple middleware inside those already added (or outside them: `outermost`).
+
+        Plugins' middleware still wraps the application's own, whichever way it is added.
+        """
         self._check_not_started("middleware")
         if not callable(middleware):
             raise TypeError(f"middleware {middleware!r} is not callable")
-        self._middlewares.append(middleware)
+        if outermost:
+            self._middlewares.insert(0, middleware)
+        else:
+            self._middlewares.append(middleware)
 
-    def add_asgi_wrapper(self, wrapper: ASGIWrapper) -> None:
-        """Add an ASGI wrapper inside those already added."""
+    def add_asgi_wrapper(self, wrapper: ASGIWrapper, *, outermost: bool = False) -> None:
+        """Add an ASGI wrapper inside those already added (or outside them: `outermost`)."""
         self._check_not_started("an ASGI wrapper")
-        self._asgi_wrappers.append(wrapper)
+        if not callable(wrapper):
+            raise TypeError(f"ASGI wrapper {wrapper!r} is not callable")
+        if outermost:
+            self._asgi_wrappers.insert(0, wrapper)
+        else:
+            self._asgi_wrappers.append(wrapper)
 
     def mount(self, prefix: str, app: ASGIApp) -> None:
         """Serve another ASGI app under `prefix`: whole segments, `path` kept, `root_path` extended.

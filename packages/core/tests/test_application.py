@@ -713,3 +713,23 @@ async def test_middleware_and_wrappers_can_be_added_outermost() -> None:
     async with TestClient(app) as client:
         await client.get("/hello-world")
     assert calls == ["outer", "first", "inner"]
+
+
+async def test_literal_path_with_another_method_falls_back_to_a_parameter_route() -> None:
+    async def me(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, text_writer("me")
+
+    async def anyone(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, text_writer(f"options for {matches['who']}")
+
+    app = Application()
+    app.http_router.add({"GET"}, "/users/me", me)
+    async with TestClient(app) as client:
+        first = await client.options("/users/me")
+        assert (first.status_code, first.headers["allow"]) == (405, "GET, HEAD")
+        # A route added later must be seen: the exact-path answer is not kept across adds.
+        app.http_router.add({"OPTIONS"}, "/users/{who}", anyone)
+        second = await client.options("/users/me")
+        assert (second.status_code, second.text) == (200, "options for me")
+        third = await client.delete("/users/me")
+        assert third.headers["allow"] == "GET, HEAD, OPTIONS"

@@ -51,6 +51,8 @@ ALLOW_KEY: Final = "bareasgi.allow"
 
 ErrorResponse = tuple[int, Headers, bytes]
 _TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
+_ALLOW_VALUES: Final[dict[frozenset[str], bytes]] = {}
+"""`allow` header values by method set: few sets exist, so they are made once."""
 _PATH_SAFE: Final = "/!$&'()*+,;=:@-._~"
 
 H = TypeVar("H", bound=Callable[..., Any])
@@ -282,10 +284,18 @@ class Application:
         # Fully literal routes by their raw bytes, before the trie (see HttpRouter.resolve).
         leaf = self._exact.get(raw_path)
         route = leaf.get(method) if leaf is not None else None
+        exact = None
+        if route is None and leaf is not None:
+            exact = self._http_router.exact_allowed(raw_path)
         if route is not None:
             matches = {}
             call = route.call
             scope[ROUTE_KEY] = route
+        elif exact is not None and method not in exact[1]:
+            # No route takes this method here: 405 without walking the trie.
+            route, matches, call = exact[0], {}, self._not_allowed_call
+            scope[ROUTE_KEY] = route
+            scope[ALLOW_KEY] = exact[1]
         else:
             try:
                 found = self._http_router.resolve(method, raw_path)
@@ -411,8 +421,13 @@ class Application:
         self, scope: Scope, info: Info, matches: Matches, content: Content
     ) -> HttpResponse:
         status, headers, body = _error_body(self.method_not_allowed_response)
-        methods = scope.get(ALLOW_KEY) or ()
-        headers.append((b"allow", ", ".join(sorted(methods)).encode()))
+        methods: frozenset[str] = scope.get(ALLOW_KEY) or frozenset()
+        allow = _ALLOW_VALUES.get(methods)
+        if allow is None:
+            allow = ", ".join(sorted(methods)).encode()
+            if len(_ALLOW_VALUES) < 1024:
+                _ALLOW_VALUES[methods] = allow
+        headers.append((b"allow", allow))
         return status, headers, body
 
     async def _to_mount(self, scope: Scope, raw_path: bytes, receive: Receive, send: Send) -> bool:

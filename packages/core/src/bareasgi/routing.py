@@ -597,7 +597,7 @@ def _leaves(node: _Node, segments: list[str], index: int, count: int) -> Iterato
 class _Router:
     """What the HTTP and WebSocket routers share."""
 
-    __slots__ = ("_named", "_root", "_routes", "_static")
+    __slots__ = ("_exact_allowed", "_named", "_root", "_routes", "_static")
 
     def __init__(self) -> None:
         self._root = _Node()
@@ -605,6 +605,8 @@ class _Router:
         self._named: dict[str, Route] = {}
         # Fully literal templates by their exact raw bytes: checked before the trie.
         self._static: dict[bytes, _Leaf] = {}
+        # `allowed()` of those exact paths, made when first asked; emptied by every add.
+        self._exact_allowed: dict[bytes, tuple[Route, frozenset[str]] | None] = {}
 
     def _add(
         self,
@@ -644,6 +646,7 @@ class _Router:
             leaf.implicit_head = True
         if all(part.literal is not None and part.quoted == part.literal for part in parts):
             self._static.setdefault(template.encode(), leaf)
+        self._exact_allowed.clear()
         self._routes.append(route)
         if name is not None:
             self._named[name] = route
@@ -765,6 +768,20 @@ class HttpRouter(_Router):
         if first is None:
             return None
         return first, frozenset(methods)
+
+    def exact_allowed(self, raw_path: bytes) -> tuple[Route, frozenset[str]] | None:
+        """`allowed(raw_path)` for the exact path of a fully literal route, kept once made.
+
+        Lets a request whose method is not among them be answered 405 without walking the
+        trie (a preflight's OPTIONS on a GET route, say). None for other paths.
+        """
+        if raw_path not in self._static:
+            return None
+        try:
+            return self._exact_allowed[raw_path]
+        except KeyError:
+            answer = self._exact_allowed[raw_path] = self.allowed(raw_path)
+            return answer
 
     def set_wrapper(self, wrap: Callable[[HttpHandler], HttpHandler] | None) -> None:
         """Make every route's `call` `wrap(handler)`, now and for routes added later.

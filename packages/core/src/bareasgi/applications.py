@@ -324,33 +324,37 @@ class Application:
             LOGGER.exception("Unhandled error in %s", describe(route, scope))
             response = _error_body(self.internal_error_response)
 
-        # The article's shape, `(status, [checked headers], text_writer(...))`, goes out here;
-        # everything else through the general path.
-        if type(response) is tuple and len(response) == 3:
-            status, headers, body = response
+        # The common shapes — `(status, [checked headers])` or with a whole body, as
+        # `text_writer(...)` or bytes, makes — go out here; everything else, and anything
+        # questionable, through the general path.
+        if type(response) is tuple:
+            size = len(response)
+            if size == 3:
+                status, headers, body = response
+            elif size == 2:
+                status, headers = response
+                body = None
+            else:
+                status = None
             try:
                 known = (
-                    type(body) is BytesBody
-                    and type(status) is int
+                    type(status) is int
                     and 200 <= status <= 599
-                    and status != 204
-                    and status != 304
                     and type(headers) is list
+                    and (body is None or type(body) is BytesBody or type(body) is bytes)
                     and _known_headers(headers)
                 )
             except TypeError:  # an unhashable header: the general path says what is wrong
                 known = False
             if known:
-                data = body[0]
-                size = len(data)
-                length = _LENGTHS.get(size) or content_length(size)
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": status,
-                        "headers": [*headers, (b"content-length", length)],
-                    }
-                )
+                data = b"" if body is None else body if type(body) is bytes else body[0]
+                if status != 204 and status != 304:
+                    size = len(data)
+                    length = _LENGTHS.get(size) or content_length(size)
+                    headers = [*headers, (b"content-length", length)]
+                else:
+                    headers = [*headers]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 if method == "HEAD":
                     data = b""
                 await send({"type": "http.response.body", "body": data})

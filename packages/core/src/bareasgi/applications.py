@@ -276,7 +276,8 @@ class Application:
             await self._enter(scope, receive, send)
             return
         raw_path: bytes | None = scope.get("raw_path")
-        if raw_path is None or scope.get("root_path") or b"?" in raw_path:
+        # `63 in` (the byte '?') is many times faster than `b"?" in` on CPython 3.12.
+        if raw_path is None or scope.get("root_path") or 63 in raw_path:
             raw_path = _raw_path(scope)
         method: str = scope["method"]
         route: Route | None
@@ -541,7 +542,7 @@ def _raw_path(scope: Scope) -> bytes:
     raw: bytes | None = scope.get("raw_path")
     if raw is None:
         raw = quote(scope["path"], safe=_PATH_SAFE).encode("ascii")
-    elif b"?" in raw:
+    elif 63 in raw:  # b"?"
         raw = raw.partition(b"?")[0]
     root = scope.get("root_path")
     if root:

@@ -99,7 +99,7 @@ def text_writer(
 ) -> BytesBody | ChunkedBody:
     """A response body from text: whole, or in chunks of `chunk_size` characters."""
     if chunk_size <= 0 or len(text) <= chunk_size:
-        return BytesBody((text.encode(encoding),))
+        return BytesBody((text.encode() if encoding == "utf-8" else text.encode(encoding),))
     return ChunkedBody(
         chunks=tuple(
             text[i : i + chunk_size].encode(encoding) for i in range(0, len(text), chunk_size)

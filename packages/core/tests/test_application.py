@@ -733,3 +733,33 @@ async def test_literal_path_with_another_method_falls_back_to_a_parameter_route(
         assert (second.status_code, second.text) == (200, "options for me")
         third = await client.delete("/users/me")
         assert third.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+async def test_middleware_offering_bind_handler_is_composed_through_it() -> None:
+    bound_to: list[object] = []
+    calls: list[str] = []
+
+    async def middleware(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        calls.append("called with handler")
+        return await handler(scope, info, matches, content)
+
+    def bind_handler(handler: HttpHandler) -> HttpHandler:
+        bound_to.append(handler)
+
+        async def bound(
+            scope: Scope, info: Info, matches: Matches, content: Content
+        ) -> HttpResponse:
+            calls.append("bound")
+            return await handler(scope, info, matches, content)
+
+        return bound
+
+    middleware.bind_handler = bind_handler  # type: ignore[attr-defined]
+    app = make_app(middlewares=[middleware])
+    async with TestClient(app) as client:
+        assert (await client.get("/hello-world")).text == "Hello, World!"
+        assert (await client.get("/missing")).status_code == 404
+    assert calls == ["bound", "bound"]
+    assert len(bound_to) == 4  # the route, and the 404, 405 and 400 answers, once each

@@ -573,6 +573,12 @@ def _compose(middlewares: Sequence[HttpMiddleware], handler: HttpHandler) -> Htt
 
 
 def _layer(middleware: HttpMiddleware, inner: HttpHandler) -> HttpHandler:
+    bind = getattr(middleware, "bind_handler", None)
+    if callable(bind):
+        # Middleware that can close over its inner handler itself: one call less per request.
+        bound: HttpHandler = bind(inner)
+        return bound
+
     async def layer(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
         return await middleware(scope, info, matches, content, inner)
 

@@ -284,15 +284,15 @@ class Application:
         matches: Matches
         # Fully literal routes by their raw bytes, before the trie (see HttpRouter.resolve).
         leaf = self._exact.get(raw_path)
-        route = leaf.get(method) if leaf is not None else None
-        exact = None
-        if route is None and leaf is not None:
-            exact = self._http_router.exact_allowed(raw_path)
-        if route is not None:
+        if leaf is not None and (route := leaf.get(method)) is not None:
             matches = {}
             call = route.call
             scope[ROUTE_KEY] = route
-        elif exact is not None and method not in exact[1]:
+        elif (
+            leaf is not None
+            and (exact := self._http_router.exact_allowed(raw_path)) is not None
+            and method not in exact[1]
+        ):
             # No route takes this method here: 405 without walking the trie.
             route, matches, call = exact[0], {}, self._not_allowed_call
             scope[ROUTE_KEY] = route
@@ -342,13 +342,13 @@ class Application:
                     type(status) is int
                     and 200 <= status <= 599
                     and type(headers) is list
-                    and (body is None or type(body) is BytesBody or type(body) is bytes)
+                    and (type(body) is BytesBody or body is None or type(body) is bytes)
                     and _known_headers(headers)
                 )
             except TypeError:  # an unhashable header: the general path says what is wrong
                 known = False
             if known:
-                data = b"" if body is None else body if type(body) is bytes else body[0]
+                data = body[0] if type(body) is BytesBody else b"" if body is None else body
                 if status != 204 and status != 304:
                     size = len(data)
                     length = _LENGTHS.get(size) or content_length(size)

@@ -763,3 +763,44 @@ async def test_middleware_offering_bind_handler_is_composed_through_it() -> None
         assert (await client.get("/missing")).status_code == 404
     assert calls == ["bound", "bound"]
     assert len(bound_to) == 4  # the route, and the 404, 405 and 400 answers, once each
+
+
+async def test_a_send_that_raises_oserror_means_the_client_has_gone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed: list[bool] = []
+
+    async def ticks() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"tick"
+        finally:
+            closed.append(True)
+
+    async def streamed(
+        scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        return 200, TEXT, ticks()
+
+    app = make_app()
+    app.http_router.add({"GET"}, "/ticks", streamed)
+    app.start()
+
+    async def receive() -> dict[str, object]:
+        await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body":
+            raise OSError("client gone (ASGI 2.4)")
+
+    def scope(path: str) -> dict[str, object]:
+        return {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+                "root_path": "", "query_string": b"", "headers": []}  # fmt: skip
+
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        await app(scope("/hello-world"), receive, send)  # type: ignore[arg-type]
+        await app(scope("/missing"), receive, send)  # type: ignore[arg-type]
+        await asyncio.wait_for(app(scope("/ticks"), receive, send), 5)  # type: ignore[arg-type]
+    assert closed == [True]
+    assert caplog.records == []

@@ -331,7 +331,11 @@ async def _stream(
     waits on it; when it fires, the pump is cancelled, which closes the body iterator (its
     `finally` runs) and nothing more is sent.
     """
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    try:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+    except OSError:  # ASGI 2.4: send raises once the client has gone
+        await _close_iterable(body)
+        return
     pump = asyncio.ensure_future(_pump(send, body))
     watcher = asyncio.ensure_future(content.wait_for_disconnect())
     try:
@@ -344,7 +348,7 @@ async def _stream(
     if pump.cancelled():
         return  # the client went away
     error = pump.exception()
-    if error is not None:
+    if error is not None and not isinstance(error, _ClientGone):
         # Headers are gone: the only honest answer is to end the connection, which servers do
         # when an application returns without finishing its response.
         LOGGER.error(
@@ -361,10 +365,20 @@ async def _pump(send: Send, body: AsyncIterable[bytes]) -> None:
                     raise ResponseError(f"the body yielded {type(chunk).__name__}, not bytes")
                 chunk = bytes(chunk)
             if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                try:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except OSError:  # ASGI 2.4: send raises once the client has gone
+                    raise _ClientGone from None
     finally:
         await _close_iterable(iterator)
-    await send({"type": "http.response.body", "body": b""})
+    try:
+        await send({"type": "http.response.body", "body": b""})
+    except OSError:
+        raise _ClientGone from None
+
+
+class _ClientGone(Exception):
+    """The server said, by raising from `send`, that the client has gone."""
 
 
 async def _close_iterable(body: object) -> None:

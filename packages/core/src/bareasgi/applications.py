@@ -355,14 +355,21 @@ class Application:
                     headers = [*headers, (b"content-length", length)]
                 else:
                     headers = [*headers]
-                await send({"type": "http.response.start", "status": status, "headers": headers})
                 if method == "HEAD":
                     data = b""
-                await send({"type": "http.response.body", "body": data})
+                try:
+                    await send(
+                        {"type": "http.response.start", "status": status, "headers": headers}
+                    )
+                    await send({"type": "http.response.body", "body": data})
+                except OSError:  # ASGI 2.4: send raises once the client has gone
+                    pass
                 return
         try:
             status, headers, body, pushes = unpack_response(response)
             await send_response(scope, send, content, status, headers, body, pushes, route)
+        except OSError:  # ASGI 2.4: send raises once the client has gone
+            return
         except ResponseError as error:
             LOGGER.error("%s returned an ill-formed response: %s", describe(route, scope), error)
             status, headers, body = _error_body(self.internal_error_response)

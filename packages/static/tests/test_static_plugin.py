@@ -188,8 +188,9 @@ def test_python_m_bareasgi_plugins_lists_it() -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=False,  # exits 1 when some other installed plugin cannot load
     )
+    assert "static  (bareasgi-static" in result.stdout
     assert "static" in result.stdout
     assert "bareasgi-static" in result.stdout
     assert "allow_outside_symlinks" in result.stdout

@@ -137,3 +137,34 @@ async def call(
         message.get("body", b"") for message in sent if message["type"] == "http.response.body"
     )
     return status, body
+
+
+async def start_hanging_request(app: Any) -> asyncio.Task[None]:
+    """Route GET /forever to a handler that never answers, call it, return once it is inside."""
+    entered = asyncio.Event()
+
+    async def forever(scope: Any, info: Any, matches: Any, content: Any) -> int:
+        entered.set()
+        await asyncio.Event().wait()
+        return 200
+
+    app.http_router.add({"GET"}, "/forever", forever)
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        return {}
+
+    async def send(message: Any) -> None:
+        pass
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/forever",
+        "raw_path": b"/forever",
+        "query_string": b"",
+        "headers": [],
+    }
+    task = asyncio.create_task(app(scope, receive, send))
+    await asyncio.wait_for(entered.wait(), 10)
+    return task

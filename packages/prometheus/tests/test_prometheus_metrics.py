@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 from prometheus_client import Counter
-from prometheus_helpers import Samples, families, label_values, samples, value
+from prometheus_helpers import (
+    Samples,
+    families,
+    label_values,
+    samples,
+    start_hanging_request,
+    value,
+)
 
 import bareasgi_prometheus.plugin
 from bareasgi import (
@@ -258,32 +265,7 @@ async def test_a_client_gone_while_the_request_body_is_read_counts_499() -> None
 
 async def test_a_cancelled_request_is_counted_once_and_leaves_no_request_in_progress() -> None:
     app = make_app()
-    entered = asyncio.Event()
-
-    async def forever(scope: Scope, info: Info, matches: Matches, content: Content) -> int:
-        entered.set()
-        await asyncio.Event().wait()
-        return 200
-
-    app.http_router.add({"GET"}, "/forever", forever)
-
-    async def receive() -> dict[str, Any]:
-        await asyncio.Event().wait()
-        return {}
-
-    async def send(message: Any) -> None:
-        pass
-
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": "/forever",
-        "raw_path": b"/forever",
-        "query_string": b"",
-        "headers": [],
-    }
-    task = asyncio.create_task(app(scope, receive, send))
-    await asyncio.wait_for(entered.wait(), 10)
+    task = await start_hanging_request(app)
     async with TestClient(app) as client:
         found = await scrape(client)
         assert value(found, IN_PROGRESS, method="GET", route="/forever") == 1

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, ProcessCollector, values
-from prometheus_helpers import families, openmetrics, samples, value
+from prometheus_helpers import families, openmetrics, samples, start_hanging_request, value
 
 from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
 from bareasgi.testing import TestClient
@@ -95,32 +94,7 @@ async def test_multiprocess_mode_counts_into_the_directory(
 
 async def test_a_cancelled_request_in_multiprocess_mode(directory: Path) -> None:
     app = Application(plugins={"prometheus": {"prefix": "mp_two"}})
-    entered = asyncio.Event()
-
-    async def forever(scope: Scope, info: Info, matches: Matches, content: Content) -> int:
-        entered.set()
-        await asyncio.Event().wait()
-        return 200
-
-    app.http_router.add({"GET"}, "/forever", forever)
-
-    async def receive() -> dict[str, Any]:
-        await asyncio.Event().wait()
-        return {}
-
-    async def send(message: Any) -> None:
-        pass
-
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": "/forever",
-        "raw_path": b"/forever",
-        "query_string": b"",
-        "headers": [],
-    }
-    task = asyncio.create_task(app(scope, receive, send))
-    await asyncio.wait_for(entered.wait(), 10)
+    task = await start_hanging_request(app)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

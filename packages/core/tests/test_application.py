@@ -255,6 +255,11 @@ async def test_unhandled_exception_is_500_revealing_nothing_and_logged(
         ((200, TEXT, 42), "body must be bytes"),
         ((200, [(b"content-type",)]), "not a (bytes, bytes) pair"),
         ((200, [("content-type", "text/plain")]), "not a (bytes, bytes) pair"),
+        # Unhashable headers: first of one, second of two, third of three (the fast path's
+        # membership tests raise TypeError and hand over to the general path).
+        ((200, [(b"x-a", [b"1"])]), "not a (bytes, bytes) pair"),
+        ((200, [*TEXT, (b"x-a", [b"1"])], b""), "not a (bytes, bytes) pair"),
+        ((200, [*TEXT, (b"x-b", b"2"), (b"x-a", [b"1"])], b""), "not a (bytes, bytes) pair"),
         ((200, [(b"Content-Type", b"text/plain")]), "lower-case"),
         ((200, [(b"x-evil", b"a\r\nset-cookie: owned=1")]), "CR, LF or NUL"),
         ((200, [(b"x-evil", b"a\nb")]), "CR, LF or NUL"),

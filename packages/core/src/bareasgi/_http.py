@@ -177,6 +177,9 @@ def headers_known(headers: Headers) -> bool:
 
 
 _LENGTHS: Final[dict[int, bytes]] = {}
+LENGTH_HEADERS: Final[dict[int, tuple[bytes, bytes]]] = {}
+"""Whole `(b"content-length", value)` headers by size, for the hot path; small sizes only."""
+_LENGTHS_MAX: Final = 65536
 
 
 def content_length(size: int) -> bytes:
@@ -184,9 +187,19 @@ def content_length(size: int) -> bytes:
     value = _LENGTHS.get(size)
     if value is None:
         value = str(size).encode()
-        if size < 65536:
+        if size < _LENGTHS_MAX:
             _LENGTHS[size] = value
     return value
+
+
+def length_header(size: int) -> tuple[bytes, bytes]:
+    """The content-length header for `size`; small sizes are kept once made."""
+    header = LENGTH_HEADERS.get(size)
+    if header is None:
+        header = (b"content-length", content_length(size))
+        if size < _LENGTHS_MAX:
+            LENGTH_HEADERS[size] = header
+    return header
 
 
 def check_headers(headers: Any) -> tuple[Headers, bool]:

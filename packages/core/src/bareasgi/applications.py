@@ -10,13 +10,13 @@ from typing import Any, Final, TypeVar, final
 from urllib.parse import quote, unquote
 
 from ._http import (
-    _LENGTHS,
     DEFAULT_MAX_BODY_SIZE,
+    LENGTH_HEADERS,
     RequestBody,
     ResponseError,
-    content_length,
     describe,
     known_headers_set,
+    length_header,
     send_response,
     unpack_response,
 )
@@ -42,7 +42,10 @@ from .types import (
 from .websockets import CONNECTED, CONNECTING, WebSocket
 
 LOGGER: Final = logging.getLogger("bareasgi")
+_checked: Final = known_headers_set
 _known_headers: Final = known_headers_set.issuperset
+_LENGTH_HEADERS: Final = LENGTH_HEADERS
+_length: Final = length_header
 
 ROUTE_KEY: Final = "bareasgi.route"
 """Scope key holding the matched `Route` (its `.template` labels metrics); absent on a 404."""
@@ -337,34 +340,41 @@ class Application:
                 body = None
             else:
                 status = None
-            try:
-                known = (
-                    type(status) is int
-                    and 200 <= status <= 599
-                    and type(headers) is list
-                    and (type(body) is BytesBody or body is None or type(body) is bytes)
-                    and _known_headers(headers)
-                )
-            except TypeError:  # an unhashable header: the general path says what is wrong
-                known = False
-            if known:
-                data = body[0] if type(body) is BytesBody else b"" if body is None else body
-                if status != 204 and status != 304:
-                    size = len(data)
-                    length = _LENGTHS.get(size) or content_length(size)
-                    headers = [*headers, (b"content-length", length)]
-                else:
-                    headers = [*headers]
-                if method == "HEAD":
+            if type(status) is int and 200 <= status <= 599 and type(headers) is list:
+                if type(body) is BytesBody:
+                    data = body[0]
+                elif body is None:
                     data = b""
+                elif type(body) is bytes:
+                    data = body
+                else:
+                    data = None
                 try:
-                    await send(
-                        {"type": "http.response.start", "status": status, "headers": headers}
-                    )
-                    await send({"type": "http.response.body", "body": data})
-                except OSError:  # ASGI 2.4: send raises once the client has gone
-                    pass
-                return
+                    # Membership tests of one or two headers cost less than issuperset.
+                    count = len(headers)
+                    if count == 1:
+                        known = headers[0] in _checked
+                    elif count == 2:
+                        known = headers[0] in _checked and headers[1] in _checked
+                    else:
+                        known = _known_headers(headers)
+                except TypeError:  # an unhashable header: the general path says what is wrong
+                    known = False
+                if known and data is not None:
+                    if status != 204 and status != 304:
+                        headers = [*headers, _LENGTH_HEADERS.get(len(data)) or _length(len(data))]
+                    else:
+                        headers = [*headers]
+                    if method == "HEAD":
+                        data = b""
+                    try:
+                        await send(
+                            {"type": "http.response.start", "status": status, "headers": headers}
+                        )
+                        await send({"type": "http.response.body", "body": data})
+                    except OSError:  # ASGI 2.4: send raises once the client has gone
+                        pass
+                    return
         try:
             status, headers, body, pushes = unpack_response(response)
             await send_response(scope, send, content, status, headers, body, pushes, route)

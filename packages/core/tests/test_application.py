@@ -770,6 +770,57 @@ async def test_middleware_offering_bind_handler_is_composed_through_it() -> None
     assert len(bound_to) == 4  # the route, and the 404, 405 and 400 answers, once each
 
 
+@pytest.mark.parametrize("innermost", [True, False])
+async def test_innermost_middleware_catching_http_error_is_bound_to_the_handler_itself(
+    innermost: bool,
+) -> None:
+    bound_to: list[object] = []
+    seen: list[str] = []
+
+    async def refuse(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        raise HttpError(418, b"teapot")
+
+    async def middleware(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        return await bind_handler(handler)(scope, info, matches, content)
+
+    def bind_handler(handler: HttpHandler) -> HttpHandler:
+        bound_to.append(handler)
+
+        async def bound(
+            scope: Scope, info: Info, matches: Matches, content: Content
+        ) -> HttpResponse:
+            try:
+                return await handler(scope, info, matches, content)
+            except HttpError as error:
+                seen.append("caught")
+                return error.status, [(b"x-caught", b"1")], error.body
+
+        return bound
+
+    async def plain(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        return await handler(scope, info, matches, content)
+
+    middleware.bind_handler = bind_handler  # type: ignore[attr-defined]
+    middleware.catches_http_error = True  # type: ignore[attr-defined]
+    app = Application(middlewares=[middleware] if innermost else [middleware, plain])
+    app.http_router.add({"GET"}, "/teapot", refuse)
+    async with TestClient(app) as client:
+        answer = await client.get("/teapot")
+    assert (answer.status_code, answer.text) == (418, "teapot")
+    if innermost:
+        # Given the route's handler itself, it met the HttpError and answered it.
+        assert refuse in bound_to
+        assert (seen, answer.headers.get("x-caught")) == (["caught"], "1")
+    else:
+        # Another middleware inside: core's wrapper turned the error into a response first.
+        assert refuse not in bound_to
+        assert (seen, answer.headers.get("x-caught")) == ([], None)
+
+
 async def test_a_send_that_raises_oserror_means_the_client_has_gone(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -272,6 +272,27 @@ async def test_errors_404_and_405_carry_cors_headers() -> None:
         assert response.headers["access-control-allow-origin"] == GOOD
 
 
+async def test_an_http_error_gets_cors_headers_with_another_middleware_inside() -> None:
+    # CORS innermost catches HttpError itself; with a middleware inside it, core's wrapper
+    # does that, and the inner middleware sees the error as a response tuple.
+    seen: list[object] = []
+
+    async def inner(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        response = await handler(scope, info, matches, content)
+        seen.append(response[0] if isinstance(response, tuple) else response)
+        return response
+
+    app, _ = build_app(allow_origins=[GOOD])
+    app.add_middleware(inner)
+    async with TestClient(app) as client:
+        teapot = await client.get("/teapot", headers={"origin": GOOD})
+    assert (teapot.status_code, teapot.text) == (418, "teapot")
+    assert teapot.headers["access-control-allow-origin"] == GOOD
+    assert seen == [418]
+
+
 async def test_no_state_is_shared_between_concurrent_requests() -> None:
     app, _ = build_app(
         allow_origins=[GOOD, OTHER],
@@ -316,6 +337,65 @@ async def test_an_allowed_preflight_is_answered_without_reaching_the_route() -> 
         "access-control-request-headers",
     ]
     assert reached == []
+
+
+@pytest.mark.parametrize("star", [False, True])
+async def test_repeated_preflights_get_the_same_answer_and_never_another_origins(
+    star: bool,
+) -> None:
+    # Answers to preflights are kept by (origin, method, requested headers): the same
+    # preflight again gets an equal answer, in a list of its own, and nothing kept for one
+    # origin, method or header list answers another.
+    policy = CorsPolicy(
+        CorsOptions(
+            allow_origins=(GOOD, OTHER),
+            allow_methods=("*",) if star else ("GET", "PUT"),
+            allow_headers=("*",) if star else ("x-custom",),
+        )
+    )
+    answers: list[object] = []
+
+    async def keep(
+        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        response = await handler(scope, info, matches, content)
+        answers.append(response)
+        assert isinstance(response, tuple)
+        cast(list[Any], response[1]).append((b"x-mutated", b"1"))  # this answer's only
+        return response
+
+    async def things(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, [], b"things"
+
+    app = Application(middlewares=[keep, policy.middleware])
+    app.http_router.add({"GET"}, "/things", things)
+    async with TestClient(app) as client:
+        first = [await preflight(client, method="PUT", headers="x-custom") for _ in range(3)]
+        other = await preflight(client, origin=OTHER, method="PUT", headers="x-custom")
+        evil = await preflight(client, origin=EVIL, method="PUT", headers="x-custom")
+        delete = await preflight(client, method="DELETE", headers="x-custom")
+        unknown = await preflight(client, method="PUT", headers="x-unknown")
+        # Many distinct header lists: past the bound, still answered the same way.
+        many = [
+            await preflight(client, method="PUT", headers=f"x-custom,x-{i}") for i in range(300)
+        ]
+    assert [r.status_code for r in first] == [204] * 3
+    assert all(cors_headers(r) == cors_headers(first[0]) for r in first)
+    # Each answer got exactly the one header the outer middleware added to it.
+    assert all(r.headers.get_list("x-mutated") == ["1"] for r in first)
+    assert first[0].headers["access-control-allow-origin"] == GOOD
+    assert other.headers["access-control-allow-origin"] == OTHER
+    assert evil.status_code == 400
+    assert "access-control-allow-origin" not in evil.headers
+    if star:
+        assert delete.headers["access-control-allow-methods"] == "DELETE"
+        assert unknown.headers["access-control-allow-headers"] == "x-unknown"
+        assert {r.status_code for r in many} == {204}
+        assert many[-1].headers["access-control-allow-headers"] == "x-custom,x-299"
+    else:
+        assert (delete.status_code, unknown.status_code) == (400, 400)
+        assert {r.status_code for r in many} == {400}
+    assert len({id(response) for response in answers}) == len(answers)
 
 
 async def test_a_preflight_is_answered_even_where_the_app_has_options() -> None:

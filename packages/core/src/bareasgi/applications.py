@@ -106,6 +106,8 @@ class Application:
         self.info: Info = info if info is not None else {}
         self._http_router = HttpRouter()
         self._exact = self._http_router._static  # literal routes by raw path: the hot path
+        # What those paths allow, once asked for (cleared, never replaced, as routes are added).
+        self._exact_allowed = self._http_router._exact_allowed
         self._ws_router = WebSocketRouter()
         self.startup_handlers: list[LifespanHandler] = list(startup_handlers or ())
         self.shutdown_handlers: list[LifespanHandler] = list(shutdown_handlers or ())
@@ -293,7 +295,11 @@ class Application:
             scope[ROUTE_KEY] = route
         elif (
             leaf is not None
-            and (exact := self._http_router.exact_allowed(raw_path)) is not None
+            and (
+                exact := self._exact_allowed.get(raw_path)
+                or self._http_router.exact_allowed(raw_path)
+            )
+            is not None
             and method not in exact[1]
         ):
             # No route takes this method here: 405 without walking the trie.
@@ -583,8 +589,15 @@ def _compose(middlewares: Sequence[HttpMiddleware], handler: HttpHandler) -> Htt
         except HttpError as error:
             return error.status, error.headers, error.body
 
-    call: HttpHandler = innermost
-    for middleware in reversed(middlewares):
+    *outer, last = middlewares
+    bind = getattr(last, "bind_handler", None)
+    call: HttpHandler
+    if callable(bind) and getattr(last, "catches_http_error", False) is True:
+        # The innermost middleware turns HttpError into a response itself: one call less.
+        call = bind(handler)
+    else:
+        call = _layer(last, innermost)
+    for middleware in reversed(outer):
         call = _layer(middleware, call)
     return call
 

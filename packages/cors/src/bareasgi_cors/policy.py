@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, cast, final
 
-from bareasgi import WebSocket
+from bareasgi import HttpError, WebSocket
 from bareasgi.types import (
     ASGIApp,
     Content,
@@ -249,7 +249,11 @@ class CorsPolicy:
                 else:
                     # Two origins: neither can be trusted to be the one the browser meant.
                     extra = vary_origin if repeated else actual(origin) or actual_elsewhere(origin)
-                response: Any = await handler(scope, info, matches, content)
+                response: Any
+                try:
+                    response = await handler(scope, info, matches, content)
+                except HttpError as error:  # see `catches_http_error` below
+                    response = error.status, error.headers, error.body
                 if not extra:
                     return cast(HttpResponse, response)
                 # The usual shape, (status, headers, body), without a header of ours: a copy
@@ -275,6 +279,10 @@ class CorsPolicy:
             return await bind_handler(handler)(scope, info, matches, content)
 
         cors_middleware.bind_handler = bind_handler  # type: ignore[attr-defined]
+        # Error answers carry CORS headers too (a browser must be able to read them); the
+        # middleware turns HttpError into a response itself, so when it is innermost core
+        # binds it to the route's handler without a wrapper doing that.
+        cors_middleware.catches_http_error = True  # type: ignore[attr-defined]
         return cors_middleware
 
     def _build_preflight(self) -> Callable[[Scope], HttpResponse | None]:
@@ -289,11 +297,29 @@ class CorsPolicy:
         any_method = self._any_method
         header_names = None if self._any_header else self._allowed_headers
         general = self._preflight_answer
+        names = frozenset({ORIGIN, REQUEST_METHOD, REQUEST_HEADERS, REQUEST_PRIVATE_NETWORK})
 
-        # Requested-header lists found allowed (browsers send a few, the same each time).
-        passed: set[bytes] = set()
-        # One dict look-up per request header instead of four comparisons.
-        kind_of = {ORIGIN: 0, REQUEST_METHOD: 1, REQUEST_HEADERS: 2, REQUEST_PRIVATE_NETWORK: 3}.get
+        # Answers already given, by (origin, method, requested headers): browsers send the
+        # same few preflights again and again. Bounded; only allowed answers are kept.
+        answers: dict[tuple[bytes, bytes, bytes | None], tuple[Header, ...]] = {}
+        answered = answers.get
+
+        def allowed(origin: bytes, method: bytes, requested: bytes | None) -> Headers | None:
+            """The answer's headers for what browsers send, or None: the general way decides."""
+            head = heads(origin)
+            if head is None or method not in methods:
+                return None
+            extra: Headers = [(ALLOW_METHODS, method)] if any_method else []
+            if requested is not None:
+                if header_names is not None:
+                    for part in requested.split(b","):
+                        if part not in header_names:
+                            return None
+                elif _BROWSER_HEADER_LIST(requested):
+                    extra.append((ALLOW_HEADERS, requested))
+                else:
+                    return None
+            return [*head, *extra]
 
         def preflight(scope: Scope) -> HttpResponse | None:
             origin: bytes | None = None
@@ -301,47 +327,30 @@ class CorsPolicy:
             requested: bytes | None = None
             simple = True
             for name, value in scope["headers"]:
-                kind = kind_of(name)
-                if kind is None:
-                    continue
-                if kind == 0:
-                    simple = simple and origin is None
-                    origin = value
-                elif kind == 1:
-                    simple = simple and method is None
-                    method = value
-                elif kind == 2:
-                    simple = simple and requested is None
-                    requested = value
-                else:
-                    simple = False
+                if name in names:
+                    if name == b"origin":  # constants: cheaper than globals in this loop
+                        simple = simple and origin is None
+                        origin = value
+                    elif name == b"access-control-request-method":
+                        simple = simple and method is None
+                        method = value
+                    elif name == b"access-control-request-headers":
+                        simple = simple and requested is None
+                        requested = value
+                    else:
+                        simple = False  # a private-network request: the general way
             if method is None or origin is None:
                 return None  # an OPTIONS request for the application
-            head = heads(origin) if simple else None
-            if head is not None and method in methods:
-                if requested is None:
-                    if any_method:
-                        return 204, [*head, (ALLOW_METHODS, method)]
-                    return 204, [*head]
-                if header_names is not None:
-                    if requested in passed:  # a list already found allowed: skip the split
-                        if any_method:
-                            return 204, [*head, (ALLOW_METHODS, method)]
-                        return 204, [*head]
-                    for part in requested.split(b","):
-                        if part not in header_names:
-                            break
-                    else:
-                        if len(passed) < _PASSED_MAX:
-                            passed.add(requested)
-                        if any_method:
-                            return 204, [*head, (ALLOW_METHODS, method)]
-                        return 204, [*head]
-                elif _BROWSER_HEADER_LIST(requested):
-                    extra = [(ALLOW_HEADERS, requested)]
-                    if any_method:
-                        extra.insert(0, (ALLOW_METHODS, method))
-                    return 204, [*head, *extra]
+            if simple:
+                key = (origin, method, requested)
+                known = answered(key)
+                if known is not None:
+                    return 204, [*known]
+                headers = allowed(origin, method, requested)
+                if headers is not None:
+                    if len(answers) < _ANSWERS_MAX:
+                        answers[key] = tuple(headers)
+                    return 204, headers
             return general(scope)
 
         return preflight
@@ -464,7 +473,7 @@ class CorsPolicy:
         return guarded
 
 
-_PASSED_MAX = 256
+_ANSWERS_MAX = 256
 
 
 def _denied_headers(denied: list[bytes]) -> str:

@@ -286,6 +286,69 @@ async def test_ill_formed_response_is_500_and_the_log_names_handler_and_problem(
     assert reason in caplog.text
 
 
+async def test_a_route_whose_answers_alternate_between_good_and_bad_headers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A route remembers the headers of its last answer as checked; an answer that differs in
+    # any pair, by value or by length, is checked again.
+    answers = iter(
+        [
+            [(b"content-type", b"text/plain"), (b"x-a", b"1")],
+            [(b"content-type", b"text/plain"), (b"x-a", b"1\r\nset-cookie: owned=1")],
+            [(b"content-type", b"text/plain"), (b"x-a", b"1")],
+            [(b"content-type", b"text/plain"), (b"x-a", b"1"), (b"content-length", b"4")],
+            [(b"content-type", b"text/plain"), (b"x-a", b"1")],
+            [(b"content-type", b"text/plain"), (b"Content-Length", b"1")],
+            [(b"content-type", b"text/plain"), (b"x-a", [b"1"])],
+            [(b"content-type", b"text/plain"), (b"x-a", b"1")],
+        ]
+    )
+
+    async def changing(
+        scope: Scope, info: Info, matches: Matches, content: Content
+    ) -> HttpResponse:
+        return 200, next(answers), b"body"  # type: ignore[return-value]
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", changing)
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        async with TestClient(app) as client:
+            got = [await client.get("/") for _ in range(8)]
+    assert [r.status_code for r in got] == [200, 500, 200, 200, 200, 500, 500, 200]
+    assert all("owned" not in r.headers.get("set-cookie", "") for r in got)
+    assert [r.headers.get("x-a") for r in got if r.status_code == 200] == ["1"] * 5
+    # The handler's own content-length is sent, and only once; otherwise core adds it.
+    assert all(r.headers.get_list("content-length") == ["4"] for r in got if r.status_code == 200)
+    assert "CR, LF or NUL" in caplog.text
+    assert "lower-case" in caplog.text
+    assert "not a (bytes, bytes) pair" in caplog.text
+
+
+async def test_a_header_that_cannot_be_compared_is_a_logged_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Awkward:
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no comparing me")
+
+        __hash__ = None  # type: ignore[assignment]
+
+    calls = iter(range(2))  # two good answers, so the route has checked headers to compare
+
+    async def awkward(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        if next(calls, None) is not None:
+            return 200, [(b"content-type", b"text/plain")], b"ok"
+        return 200, [Awkward()], b"ok"  # type: ignore[return-value]
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", awkward)
+    with caplog.at_level(logging.ERROR, logger="bareasgi"):
+        async with TestClient(app) as client:
+            got = [(await client.get("/")).status_code for _ in range(3)]
+    assert got == [200, 200, 500]
+    assert "not a (bytes, bytes) pair" in caplog.text
+
+
 async def test_settable_error_responses_are_fresh_each_time() -> None:
     app = make_app(
         not_found_response=(404, [(b"content-type", b"application/json")], b'{"error": "nope"}'),

@@ -356,15 +356,22 @@ class Application:
                 else:
                     data = None
                 try:
-                    # Membership tests of one or two headers cost less than issuperset.
-                    count = len(headers)
-                    if count == 1:
-                        known = headers[0] in _checked
-                    elif count == 2:
-                        known = headers[0] in _checked and headers[1] in _checked
+                    if route is not None and headers == route.checked_headers:
+                        # The same pairs as this route's last answer (usually the very same
+                        # constant tuples, compared by identity): checked then.
+                        known = True
                     else:
-                        known = _known_headers(headers)
-                except TypeError:  # an unhashable header: the general path says what is wrong
+                        # Membership tests of one or two headers cost less than issuperset.
+                        count = len(headers)
+                        if count == 1:
+                            known = headers[0] in _checked
+                        elif count == 2:
+                            known = headers[0] in _checked and headers[1] in _checked
+                        else:
+                            known = _known_headers(headers)
+                        if known and route is not None:
+                            route.checked_headers = [*headers]
+                except Exception:  # e.g. an unhashable header: the general path says what's wrong
                     known = False
                 if known and data is not None:
                     if status != 204 and status != 304:

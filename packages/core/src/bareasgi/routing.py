@@ -338,6 +338,7 @@ class Route:
         "_order",
         "_parts",
         "call",
+        "checked_headers",
         "handler",
         "methods",
         "name",
@@ -358,6 +359,10 @@ class Route:
         self.methods = methods
         self.handler = handler
         self.call: _AnyHandler = handler
+        self.checked_headers: list[tuple[bytes, bytes]] | None = None
+        """The headers of the last answer sent through this route, all checked: an answer
+        whose headers equal them, pair for pair, needs no checking (the application's hot
+        path). Never holds content-length."""
         self._parts = parts
         self._names = tuple(part.name for part in parts if part.literal is None)
         self._matches = _matches_maker(self._names)

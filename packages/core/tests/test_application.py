@@ -571,6 +571,124 @@ async def test_body_over_the_limit_is_413_with_and_without_content_length() -> N
     assert streamed.headers["connection"] == "close"
 
 
+async def _call_directly(
+    app: Application, headers: list[tuple[bytes, bytes]], bodies: list[bytes]
+) -> list[dict[str, object]]:
+    """Call the app as a server would, feeding `bodies` as http.request messages."""
+    messages = [
+        {"type": "http.request", "body": body, "more_body": i < len(bodies) - 1}
+        for i, body in enumerate(bodies)
+    ]
+    sent: list[dict[str, object]] = []
+    done = asyncio.Event()
+
+    async def receive() -> dict[str, object]:
+        if messages:
+            return messages.pop(0)
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(dict(message))
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    return sent
+
+
+async def test_an_invalid_content_length_is_400_when_the_body_is_read() -> None:
+    async def echo(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, await bytes_reader(content)
+
+    app = Application()
+    app.http_router.add({"POST"}, "/", echo)
+    sent = await _call_directly(app, [(b"content-length", b"twelve")], [b"twelve bytes"])
+    assert sent[0]["status"] == 400
+    assert sent[1]["body"] == b"Invalid content-length"
+
+
+async def test_a_body_read_in_part_by_the_handler_and_the_rest_by_its_streamed_answer() -> None:
+    # The handler reads the first chunk; the response body reads the rest while the disconnect
+    # watcher, then the only caller of receive(), passes the messages on.
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        body = aiter(content)
+        first = await anext(body)
+
+        async def rest() -> AsyncIterator[bytes]:
+            yield b"first=" + first + b";"
+            async for chunk in body:
+                yield chunk.upper()
+
+        return 200, TEXT, rest()
+
+    app = Application()
+    app.http_router.add({"POST"}, "/", handler)
+    sent = await _call_directly(app, [], [b"abc", b"def", b"ghi"])
+    assert sent[0]["status"] == 200
+    assert b"".join(m["body"] for m in sent[1:]) == b"first=abc;DEFGHI"  # type: ignore[misc]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b"abc", b"def", b"ghi"):
+            yield part
+
+    async with TestClient(app) as client:
+        answer = await client.post("/", content=chunks())
+    assert answer.text == "first=abc;DEFGHI"
+
+
+async def test_a_body_read_twice_or_left_half_read() -> None:
+    seen: list[bytes] = []
+
+    async def twice(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        first = await bytes_reader(content)
+        again = await bytes_reader(content)  # a request body is read once
+        return 200, TEXT, first + b"|" + again
+
+    async def half(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        async for chunk in content:
+            seen.append(chunk)
+            break
+        return 200, TEXT, b"half"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b"abc", b"def"):
+            yield part
+
+    app = Application()
+    app.http_router.add({"POST"}, "/twice", twice)
+    app.http_router.add({"POST"}, "/half", half)
+    async with TestClient(app) as client:
+        assert (await client.post("/twice", content=b"body")).text == "body|"
+        for _ in range(3):
+            assert (await client.post("/half", content=chunks())).text == "half"
+    assert seen == [b"abc"] * 3
+
+
+async def test_text_reader_decodes_a_character_split_between_chunks() -> None:
+    async def text(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, text_writer(await text_reader(content))
+
+    encoded = "naïve €".encode()
+    app = Application()
+    app.http_router.add({"POST"}, "/", text)
+    split = [encoded[:3], encoded[3:-1], encoded[-1:]]  # ï and € cut in two
+    sent = await _call_directly(app, [], split)
+    assert sent[1]["body"] == encoded
+
+
 async def test_default_body_limit_is_ten_mebibytes() -> None:
     assert Application().max_body_size == 10 * 1024 * 1024
 

@@ -27,94 +27,69 @@ class ResponseError(Exception):
     """A handler returned something that is not a response."""
 
 
-@final
-class RequestBody(tuple[Scope, Receive, int]):
+PUMP_KEY: Final = "bareasgi.body_pump"
+"""Scope key, internal: while a streamed response is watched for a disconnect, the watcher is
+the only caller of `receive()` and the request body reads the messages it passes on from here."""
+
+
+async def request_body(scope: Scope, receive: Receive, limit: int) -> AsyncIterator[bytes]:
     """The request body as an async iterator of bytes, read from `receive()` only when asked.
 
     More than `limit` bytes (by content-length, or counted as they arrive) raises
-    `HttpError(413)` before the rest is read; a client that goes away raises
-    `ClientDisconnected`.
+    `HttpError(413)` before the rest is read; an invalid content-length raises `HttpError(400)`;
+    a client that goes away raises `ClientDisconnected`.
 
-    Made on every request as `RequestBody((scope, receive, limit))`: a tuple subclass costs
-    no Python-level `__init__`, and the reading state lives in the instance dict, made only
-    when a body is read (most handlers never read one).
+    Made on every request, and most handlers never read it: an async generator object costs
+    less to make than an instance of any class, and its code runs only when it is iterated.
     """
-
-    _read: int
-    _more: bool
-    _pump: _Pump | None
-
-    def _start(self) -> None:
-        self._read = 0
-        self._more = True
-        self._pump = None
-        self._check_declared_length()
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            self._more  # noqa: B018 - set once the body is first read
-        except AttributeError:
-            self._start()
-        while self._more:
-            message = await self[1]() if self._pump is None else await self._pump.take()
-            if message["type"] != "http.request":
-                self._more = False
-                if message["type"] == "http.disconnect":
-                    raise ClientDisconnected
-                continue
-            chunk: bytes = message.get("body", b"")
-            self._more = message.get("more_body", False)
-            self._read += len(chunk)
-            if self._read > self[2]:
-                self._more = False
-                raise _too_large(self[2])
-            if chunk:
-                return chunk
-        raise StopAsyncIteration
-
-    def _check_declared_length(self) -> None:
-        for name, value in self[0]["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    self._more = False
-                    raise HttpError(400, b"Invalid content-length") from None
-                if declared > self[2]:
-                    self._more = False
-                    raise _too_large(self[2])
-
-    async def wait_for_disconnect(self) -> None:
-        """Return when the client disconnects; runs beside a streaming response.
-
-        It becomes the only caller of `receive()`: body messages it meets are kept for a body
-        iterator that may still read them, up to the body limit, beyond which they are dropped.
-        """
-        receive, limit = self[1], self[2]
-        try:
-            self._more  # noqa: B018 - set once the body is first read
-        except AttributeError:
-            self._read, self._more = 0, True
-        if not self._more:
-            while (await receive())["type"] != "http.disconnect":
-                pass
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                raise HttpError(400, b"Invalid content-length") from None
+            if declared > limit:
+                raise _too_large(limit)
+    read = 0
+    while True:
+        pump: _Pump | None = scope.get(PUMP_KEY)
+        message = await receive() if pump is None else await pump.take()
+        kind = message["type"]
+        if kind != "http.request":
+            if kind == "http.disconnect":
+                raise ClientDisconnected
             return
-        self._pump = pump = _Pump()
-        while True:
-            message = await receive()
-            kind = message["type"]
-            if kind == "http.request":
-                size = len(message.get("body", b""))
-                if pump.size + size <= limit:
-                    pump.put(message, size)
-                elif not message.get("more_body", False):
-                    pump.put(message, 0)  # keep the end marker so readers finish
-            elif kind == "http.disconnect":
-                pump.put(message, 0)
-                return
+        chunk: bytes = message.get("body", b"")
+        read += len(chunk)
+        if read > limit:
+            raise _too_large(limit)
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def wait_for_disconnect(scope: Scope, receive: Receive, limit: int) -> None:
+    """Return when the client disconnects; runs beside a streaming response.
+
+    It becomes the only caller of `receive()`: body messages it meets are kept for a request
+    body that may still be read, up to the body limit, beyond which they are dropped.
+    """
+    pump = scope.get(PUMP_KEY)
+    if pump is None:
+        pump = scope[PUMP_KEY] = _Pump()
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            size = len(message.get("body", b""))
+            if pump.size + size <= limit:
+                pump.put(message, size)
+            elif not message.get("more_body", False):
+                pump.put(message, 0)  # keep the end marker so readers finish
+        elif kind == "http.disconnect":
+            pump.put(message, 0)
+            return
 
 
 @final
@@ -268,15 +243,19 @@ def unpack_response(response: Any) -> tuple[int, Any, Any, Any]:
 
 async def send_response(
     scope: Scope,
+    receive: Receive,
     send: Send,
-    content: RequestBody,
+    limit: int,
     status: int,
     headers: Any,
     body: Any,
     pushes: Any,
     source: Any,
 ) -> None:
-    """Check and send one response; streamed bodies stop when the client goes away."""
+    """Check and send one response; streamed bodies stop when the client goes away.
+
+    `receive` and `limit` are the request's, for the request body while a response streams.
+    """
     if headers is None:
         headers = []
         has_length = False
@@ -326,13 +305,14 @@ async def send_response(
         await send({"type": "http.response.body", "body": b""})
         return
 
-    await _stream(scope, send, content, status, headers, body, source)
+    await _stream(scope, receive, send, limit, status, headers, body, source)
 
 
 async def _stream(
     scope: Scope,
+    receive: Receive,
     send: Send,
-    content: RequestBody,
+    limit: int,
     status: int,
     headers: Headers,
     body: AsyncIterable[bytes],
@@ -349,8 +329,11 @@ async def _stream(
     except OSError:  # ASGI 2.4: send raises once the client has gone
         await _close_iterable(body)
         return
+    # From here the watcher alone calls receive(); a request body still being read (by the
+    # response body, say) takes the messages it passes on. Set before either task starts.
+    scope[PUMP_KEY] = _Pump()
     pump = asyncio.ensure_future(_pump(send, body))
-    watcher = asyncio.ensure_future(content.wait_for_disconnect())
+    watcher = asyncio.ensure_future(wait_for_disconnect(scope, receive, limit))
     try:
         await asyncio.wait((pump, watcher), return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -12,11 +12,11 @@ from urllib.parse import quote, unquote
 from ._http import (
     DEFAULT_MAX_BODY_SIZE,
     LENGTH_HEADERS,
-    RequestBody,
     ResponseError,
     describe,
     known_headers_set,
     length_header,
+    request_body,
     send_response,
     unpack_response,
 )
@@ -322,7 +322,7 @@ class Application:
                         return  # a mounted app answered
                     route, matches, call = unrouted
 
-        content = RequestBody((scope, receive, self.max_body_size))
+        content = request_body(scope, receive, self.max_body_size)
         response: Any
         try:
             response = await call(scope, self.info, matches, content)
@@ -390,13 +390,17 @@ class Application:
                     return
         try:
             status, headers, body, pushes = unpack_response(response)
-            await send_response(scope, send, content, status, headers, body, pushes, route)
+            await send_response(
+                scope, receive, send, self.max_body_size, status, headers, body, pushes, route
+            )
         except OSError:  # ASGI 2.4: send raises once the client has gone
             return
         except ResponseError as error:
             LOGGER.error("%s returned an ill-formed response: %s", describe(route, scope), error)
             status, headers, body = _error_body(self.internal_error_response)
-            await send_response(scope, send, content, status, headers, body, None, route)
+            await send_response(
+                scope, receive, send, self.max_body_size, status, headers, body, None, route
+            )
 
     async def _enter(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Everything but the hot path: start-up, ASGI wrappers, WebSockets, lifespan."""

@@ -609,6 +609,36 @@ async def _call_directly(
     return sent
 
 
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {},  # neither raw_path nor root_path: path is routed
+        {"raw_path": None},
+        {"raw_path": b"/caf%C3%A9"},
+        {"root_path": ""},
+        {"raw_path": b"/app/caf%C3%A9", "root_path": "/app"},
+        {"raw_path": b"/caf%C3%A9?x=1", "root_path": ""},
+    ],
+)
+async def test_scopes_with_and_without_the_optional_path_keys(keys: dict[str, object]) -> None:
+    async def cafe(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, TEXT, b"cafe"
+
+    app = Application()
+    app.http_router.add({"GET"}, "/café", cafe)
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(dict(message))
+
+    scope = {"type": "http", "method": "GET", "path": "/café", "headers": [], **keys}
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert (sent[0]["status"], sent[1]["body"]) == (200, b"cafe")
+
+
 async def test_an_invalid_content_length_is_400_when_the_body_is_read() -> None:
     async def echo(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
         return 200, TEXT, await bytes_reader(content)

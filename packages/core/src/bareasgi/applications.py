@@ -280,9 +280,13 @@ class Application:
         if not (_routed or (self._direct and scope["type"] == "http")):
             await self._enter(scope, receive, send)
             return
-        raw_path: bytes | None = scope.get("raw_path")
-        # `63 in` (the byte '?') is many times faster than `b"?" in` on CPython 3.12.
-        if raw_path is None or scope.get("root_path") or 63 in raw_path:
+        raw_path: bytes | None
+        try:  # subscripts cost less than .get(); servers send both keys (ASGI makes them optional)
+            raw_path = scope["raw_path"]
+            # `63 in` (the byte '?') is many times faster than `b"?" in` on CPython 3.12.
+            if raw_path is None or scope["root_path"] or 63 in raw_path:
+                raw_path = _raw_path(scope)
+        except KeyError:
             raw_path = _raw_path(scope)
         method: str = scope["method"]
         route: Route | None

@@ -293,6 +293,34 @@ async def test_an_http_error_gets_cors_headers_with_another_middleware_inside() 
     assert seen == [418]
 
 
+async def test_answers_alternating_between_plain_headers_and_ones_of_ours() -> None:
+    # The middleware remembers the last header list it found without a name of its own; an
+    # answer that differs (a vary, an allow-origin of the handler's) is merged every time.
+    answers = [
+        [(b"content-type", b"text/plain")],
+        [(b"content-type", b"text/plain"), (b"vary", b"accept-encoding")],
+        [(b"content-type", b"text/plain")],
+        [(b"content-type", b"text/plain"), (b"access-control-allow-origin", b"*")],
+        [],
+        [(b"content-type", b"text/plain")],
+    ]
+    turn = iter(answers * 2)
+
+    async def varied(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, next(turn), b"ok"
+
+    app = Application()
+    add_cors_middleware(app, allow_origins=[GOOD])
+    app.http_router.add({"GET"}, "/", varied)
+    async with TestClient(app) as client:
+        got = [await client.get("/", headers={"origin": GOOD}) for _ in range(len(answers) * 2)]
+    for response in got:
+        assert response.headers.get_list("access-control-allow-origin") == [GOOD]
+        assert vary_tokens(response).count("origin") == 1
+    assert [vary_tokens(r) for r in got[:2]] == [["origin"], ["accept-encoding", "origin"]]
+    assert [r.headers.get("content-type") for r in got[3:5]] == ["text/plain", None]
+
+
 async def test_no_state_is_shared_between_concurrent_requests() -> None:
     app, _ = build_app(
         allow_origins=[GOOD, OTHER],

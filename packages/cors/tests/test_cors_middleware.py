@@ -389,7 +389,7 @@ async def test_repeated_preflights_get_the_same_answer_and_never_another_origins
         response = await handler(scope, info, matches, content)
         answers.append(response)
         assert isinstance(response, tuple)
-        cast(list[Any], response[1]).append((b"x-mutated", b"1"))  # this answer's only
+        cast(tuple[Any, ...], response)[1].append((b"x-mutated", b"1"))  # this answer's only
         return response
 
     async def things(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:

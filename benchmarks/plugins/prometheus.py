@@ -18,7 +18,8 @@ so it runs in a child process of its own (a fresh, emptied directory), with its 
 no-metrics baseline in the same run; it is reported, not held to a target.
 
 Targets (issue 6; single-process mode, hello world):
-1. with the middleware at most 1.5x without it;
+1. with the middleware at most 1.5x without it (the median over rounds of the ratio within
+   each round, as the harness judges its targets);
 2. what the middleware adds is less than what starlette-exporter adds to Starlette.
 It exits 0 whatever it finds, unless ``--strict``.
 """
@@ -37,7 +38,7 @@ from typing import Any, Final, cast
 
 from benchmarks.apps import Builder, Contender
 from benchmarks.driver import ASGIApp
-from benchmarks.runner import run_scenarios
+from benchmarks.runner import paired_ratio, run_scenarios
 from benchmarks.scenarios import BY_NAME, HELLO_PATH, STREAM_PATH, AppKind
 
 RATIO_TARGET: Final = 1.5
@@ -114,8 +115,13 @@ async def _run(
     rounds: int,
     batch: int,
     progress: bool,
+    paired: dict[str, float | None] | None = None,
 ) -> dict[str, dict[str, float | None]]:
-    """Median µs per request, by scenario and contender key (None when it failed)."""
+    """Median µs per request, by scenario and contender key (None when it failed).
+
+    `paired`, when given, gets the hello world's paired ratio with metrics to without (the
+    median over rounds of the ratio within each round, as the harness judges its targets).
+    """
     medians: dict[str, dict[str, float | None]] = {}
     results = await run_scenarios(
         [BY_NAME[name] for name in names],
@@ -131,6 +137,8 @@ async def _run(
             medians[name][timing.contender.key] = timing.median
             if timing.problem:
                 print(f"  {name}: {timing.contender.label} FAILED: {timing.problem}")
+        if paired is not None:
+            paired[name] = paired_ratio(result.timing(WITH_METRICS.key), result.timing(PLAIN.key))
     return medians
 
 
@@ -207,8 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"bareasgi-prometheus overhead: {rounds} rounds of {batch} requests, in-process driver "
         f"(Python {sys.version.split()[0]})"
     )
+    paired: dict[str, float | None] = {}
     hello_and_404 = asyncio.run(
-        _run(["hello", "not_found"], contenders, rounds, batch, args.progress)
+        _run(["hello", "not_found"], contenders, rounds, batch, args.progress, paired)
     )
     stream = asyncio.run(_run(["stream"], contenders[:2], rounds, max(50, batch // 20), False))
     _table({**hello_and_404, **stream}, labels)
@@ -226,14 +235,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     missed = False
     hello = hello_and_404["hello"]
     plain, metered = hello.get(PLAIN.key), hello.get(WITH_METRICS.key)
-    print("\nTargets (single-process mode, hello world)")
-    if plain and metered:
-        ratio = metered / plain
+    print("\nTargets (single-process mode, hello world; ratios paired within rounds)")
+    ratio = paired.get("hello")
+    if plain and metered and ratio is not None:
         verdict = "MET" if ratio <= RATIO_TARGET else "MISSED"
         missed |= verdict == "MISSED"
         print(
-            f"  {verdict:<7} with metrics {metered:.2f} µs / without {plain:.2f} µs = "
-            f"{ratio:.2f}x (target <= {RATIO_TARGET}x)"
+            f"  {verdict:<7} with metrics / without = {ratio:.2f}x (target <= {RATIO_TARGET}x; "
+            f"medians {metered:.2f} µs and {plain:.2f} µs)"
         )
     else:
         missed = True

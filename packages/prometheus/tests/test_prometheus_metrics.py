@@ -421,6 +421,17 @@ async def test_excluded_paths_match_templates_and_unmatched_paths() -> None:
     assert value(found, REQUESTS, method="GET", route=UNMATCHED_ROUTE, status="404") == 1
 
 
+async def test_an_http_error_on_an_excluded_route_is_still_its_answer() -> None:
+    # Not counted, but the HttpError still becomes its response inside the middleware, as
+    # for counted routes (the middleware is bound to the handler itself when innermost).
+    app = make_app(exclude_paths=["/teapot"])
+    async with TestClient(app) as client:
+        answer = await client.get("/teapot")
+        assert (answer.status_code, answer.content) == (418, b"short and stout")
+        found = await scrape(client)
+    assert "/teapot" not in label_values(found, "route")
+
+
 async def test_prefix_path_and_buckets() -> None:
     app = make_app(prefix="shop", path="/internal/metrics", buckets=[0.1, 1, 10])
     async with TestClient(app) as client:

@@ -389,6 +389,16 @@ def _metered(response: Any, body: Any, series: Series, status: int, start: float
     return cast(HttpResponse, (*response[:2], metered, *response[3:]))
 
 
+async def _unmetered(
+    handler: HttpHandler, scope: Scope, info: Info, matches: Matches, content: Content
+) -> HttpResponse:
+    """`handler`'s answer, an HttpError's included, for a request not counted."""
+    try:
+        return await handler(scope, info, matches, content)
+    except HttpError as error:
+        return error.status, error.headers, error.body
+
+
 def _make_middleware(metrics: PrometheusMetrics) -> HttpMiddleware:
     tables = metrics._tables
     unmatched = metrics._unmatched
@@ -399,71 +409,88 @@ def _make_middleware(metrics: PrometheusMetrics) -> HttpMiddleware:
     first_bound = bounds[0]
     local = not metrics.multiprocess
 
+    def bind_handler(handler: HttpHandler) -> HttpHandler:
+        """Metrics around `handler`: core composes through this, a call less per request."""
+
+        async def measured(
+            scope: Scope, info: Info, matches: Matches, content: Content
+        ) -> HttpResponse:
+            route: Route | None = scope.get(ROUTE_KEY)
+            method: str = scope["method"]
+            series: Any
+            if route is None:
+                if excluded and scope["path"] in excluded:
+                    return await _unmetered(handler, scope, info, matches, content)
+                series = unmatched.get(method)
+            else:
+                table = tables.get(route)
+                series = table.get(method) if table is not None else None
+            if series is None:
+                series = series_for(route, method)
+                if series is None:
+                    return await _unmetered(handler, scope, info, matches, content)
+
+            if local:
+                series.in_progress += 1
+            else:
+                series.begin()
+            start = clock()
+            response: Any
+            try:
+                response = await handler(scope, info, matches, content)
+            except HttpError as error:  # see `catches_http_error` below: counted as its answer
+                response = error.status, error.headers, error.body
+            except BaseException as error:
+                series.finish(_failure_status(error), 0, start)
+                raise
+
+            if local and type(response) is tuple and len(response) == 3:
+                # The usual answers, `(status, headers, text_writer(...))` and core's own error
+                # responses (bytes), counted inline: a method call here is a noticeable share of
+                # a hello world.
+                body: Any
+                status, _, body = response
+                body_type = type(body)
+                if (
+                    (body_type is BytesBody or body_type is bytes)
+                    and type(status) is int
+                    and 100 <= status <= 599
+                ):
+                    duration = clock() - start
+                    series.in_progress -= 1
+                    statuses = series.statuses
+                    try:
+                        statuses[status] += 1
+                    except KeyError:
+                        statuses[status] = 1
+                    # Most answers fall in the first bucket: skip the search for them. bisect_left
+                    # puts a value equal to a bound in that bound's bucket (`le`).
+                    if duration <= first_bound:
+                        series.buckets[0] += 1
+                    else:
+                        series.buckets[bisect_left(bounds, duration)] += 1
+                    series.sum += duration
+                    if method != "HEAD":
+                        series.bytes += len(body.data if body_type is BytesBody else body)
+                    return cast(HttpResponse, response)
+
+            status, streamed, size = _answer(response, method)
+            if streamed is not None:
+                return _metered(response, streamed, series, status, start)
+            series.finish(status, size, start)
+            return cast(HttpResponse, response)
+
+        return measured
+
     async def prometheus_middleware(
         scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
     ) -> HttpResponse:
-        route: Route | None = scope.get(ROUTE_KEY)
-        method: str = scope["method"]
-        series: Any
-        if route is None:
-            if excluded and scope["path"] in excluded:
-                return await handler(scope, info, matches, content)
-            series = unmatched.get(method)
-        else:
-            table = tables.get(route)
-            series = table.get(method) if table is not None else None
-        if series is None:
-            series = series_for(route, method)
-            if series is None:
-                return await handler(scope, info, matches, content)
+        return await bind_handler(handler)(scope, info, matches, content)
 
-        if local:
-            series.in_progress += 1
-        else:
-            series.begin()
-        start = clock()
-        try:
-            response = await handler(scope, info, matches, content)
-        except BaseException as error:
-            series.finish(_failure_status(error), 0, start)
-            raise
-
-        if local and type(response) is tuple and len(response) == 3:
-            # The usual answers, `(status, headers, text_writer(...))` and core's own error
-            # responses (bytes), counted inline: a method call here is a noticeable share of
-            # a hello world.
-            body: Any
-            status, _, body = response
-            body_type = type(body)
-            if (
-                (body_type is BytesBody or body_type is bytes)
-                and type(status) is int
-                and 100 <= status <= 599
-            ):
-                duration = clock() - start
-                series.in_progress -= 1
-                statuses = series.statuses
-                try:
-                    statuses[status] += 1
-                except KeyError:
-                    statuses[status] = 1
-                # Most answers fall in the first bucket: skip the search for them. bisect_left
-                # puts a value equal to a bound in that bound's bucket (`le`).
-                if duration <= first_bound:
-                    series.buckets[0] += 1
-                else:
-                    series.buckets[bisect_left(bounds, duration)] += 1
-                series.sum += duration
-                if method != "HEAD":
-                    series.bytes += len(body.data if body_type is BytesBody else body)
-                return response
-
-        status, streamed, size = _answer(response, method)
-        if streamed is not None:
-            return _metered(response, streamed, series, status, start)
-        series.finish(status, size, start)
-        return response
-
+    prometheus_middleware.bind_handler = bind_handler  # type: ignore[attr-defined]
+    # The middleware turns HttpError into a response itself, so when it is innermost core
+    # binds it to the route's handler without a wrapper doing that.
+    prometheus_middleware.catches_http_error = True  # type: ignore[attr-defined]
     return prometheus_middleware
 
 

@@ -152,9 +152,11 @@ def headers_known(headers: Headers) -> bool:
 
 
 _LENGTHS: Final[dict[int, bytes]] = {}
-LENGTH_HEADERS: Final[dict[int, tuple[bytes, bytes]]] = {}
-"""Whole `(b"content-length", value)` headers by size, for the hot path; small sizes only."""
 _LENGTHS_MAX: Final = 65536
+LENGTH_HEADERS_MAX: Final = 16384
+LENGTH_HEADERS: Final[list[tuple[bytes, bytes] | None]] = [None] * LENGTH_HEADERS_MAX
+"""Whole `(b"content-length", value)` headers, indexed by size, made as first needed: the hot
+path indexes a list (cheaper than a dict look-up); larger sizes go through `length_header`."""
 
 
 def content_length(size: int) -> bytes:
@@ -169,11 +171,11 @@ def content_length(size: int) -> bytes:
 
 def length_header(size: int) -> tuple[bytes, bytes]:
     """The content-length header for `size`; small sizes are kept once made."""
-    header = LENGTH_HEADERS.get(size)
+    if size >= LENGTH_HEADERS_MAX:
+        return (b"content-length", content_length(size))
+    header = LENGTH_HEADERS[size]
     if header is None:
-        header = (b"content-length", content_length(size))
-        if size < _LENGTHS_MAX:
-            LENGTH_HEADERS[size] = header
+        header = LENGTH_HEADERS[size] = (b"content-length", content_length(size))
     return header
 
 

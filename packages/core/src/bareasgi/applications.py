@@ -277,7 +277,7 @@ class Application:
 
         `_routed` is True when `_dispatch` calls back in from inside the ASGI wrappers.
         """
-        if not (_routed or (self._direct and scope["type"] == "http")):
+        if not ((self._direct and scope["type"] == "http") or _routed):
             await self._enter(scope, receive, send)
             return
         raw_path: bytes | None
@@ -379,7 +379,11 @@ class Application:
                     known = False
                 if known and data is not None:
                     if status != 204 and status != 304:
-                        headers = [*headers, _LENGTH_HEADERS.get(len(data)) or _length(len(data))]
+                        try:  # indexing a list costs less than a dict look-up
+                            length = _LENGTH_HEADERS[len(data)] or _length(len(data))
+                        except IndexError:
+                            length = _length(len(data))
+                        headers = [*headers, length]
                     else:
                         headers = [*headers]
                     if method == "HEAD":

@@ -99,6 +99,12 @@ def text_writer(
     """A response body from text: whole, or in chunks of `chunk_size` characters."""
     if chunk_size <= 0 or len(text) <= chunk_size:
         return BytesBody((text.encode() if encoding == "utf-8" else text.encode(encoding),))
+    return _text_chunks(text, encoding, chunk_size)
+
+
+def _text_chunks(text: str, encoding: str, chunk_size: int) -> ChunkedBody:
+    # Apart from `text_writer`: its generator expression would make `text_writer`'s arguments
+    # closure cells, made on every call, for the hello-world path too.
     return ChunkedBody(
         chunks=tuple(
             text[i : i + chunk_size].encode(encoding) for i in range(0, len(text), chunk_size)

@@ -110,6 +110,29 @@ async def test_response_forms(response: HttpResponse, status: int, body: bytes) 
         assert answer.headers["content-length"] == str(len(body))
 
 
+@pytest.mark.parametrize("size", [0, 1, 16383, 16384, 16385, 70000])
+async def test_content_length_of_whole_bodies_around_the_cached_sizes(size: int) -> None:
+    """Small sizes' headers come from a list made as needed; larger ones are made each time."""
+    body = b"b" * size
+
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        return 200, [(b"content-type", b"application/octet-stream")], bytes_writer(body)
+
+    app = Application()
+    app.http_router.add({"GET"}, "/", handler)
+    async with TestClient(app) as client:
+        for _ in range(2):  # the first answer fills the cache, the second reads it
+            answer = await client.get("/")
+            assert answer.headers.get_list("content-length") == [str(size)]
+            assert answer.content == body
+
+
+def test_text_writer_makes_no_closure_cells() -> None:
+    """Cells would be made on every call, hello world's included (a cost, not a behaviour)."""
+    assert text_writer.__code__.co_cellvars == ()
+    assert text_writer.__code__.co_freevars == ()
+
+
 async def test_async_generator_body_is_streamed_with_chunked_encoding() -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for i in range(3):

@@ -51,6 +51,8 @@ ALLOW_PRIVATE_NETWORK: Final = b"access-control-allow-private-network"
 REQUEST_METHOD: Final = b"access-control-request-method"
 REQUEST_HEADERS: Final = b"access-control-request-headers"
 REQUEST_PRIVATE_NETWORK: Final = b"access-control-request-private-network"
+_AnswerKey = tuple[bytes, bytes, bytes | None]
+"""A preflight as the fast path keys it: (origin, method, requested headers or None)."""
 
 _OWS: Final = b" \t"
 _TOKEN: Final = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
@@ -224,7 +226,8 @@ class CorsPolicy:
         actual = self._actual.get
         actual_elsewhere = self._actual_headers
         no_origin = self._no_origin
-        preflight = self._build_preflight()
+        names, answered, answer_anew = self._build_preflight()
+        general = self._preflight_answer
         conflicts = _CONFLICTS
         vary_origin = list(_VARY_ORIGIN)
         # The headers of the last answer found without a name of ours (compared pair for pair,
@@ -237,11 +240,42 @@ class CorsPolicy:
             async def cors(
                 scope: Scope, info: Info, matches: Matches, content: Content
             ) -> HttpResponse:
+                response: Any
                 if scope["method"] == "OPTIONS":
-                    answer = preflight(scope)
-                    if answer is not None:
-                        return answer
-                origin: bytes | None = None
+                    # A preflight? Its fast path is here, not in a function: a call less. It
+                    # takes an exact origin, one Access-Control-Request-Method, at most one
+                    # Access-Control-Request-Headers, no private-network request, and gives
+                    # the answer the general way (`_preflight_answer`) would.
+                    origin: bytes | None = None
+                    method: bytes | None = None
+                    requested: bytes | None = None
+                    repeated = False
+                    for name, value in scope["headers"]:
+                        if name in names:
+                            if name == b"origin":  # constants: cheaper than globals here
+                                repeated = repeated or origin is not None
+                                origin = value
+                            elif name == b"access-control-request-method":
+                                repeated = repeated or method is not None
+                                method = value
+                            elif name == b"access-control-request-headers":
+                                repeated = repeated or requested is not None
+                                requested = value
+                            else:
+                                repeated = True  # a private-network request: the general way
+                    if method is not None and origin is not None:
+                        if not repeated:
+                            response = answered((origin, method, requested))
+                            if response is not None:
+                                return 204, [*response]
+                            response = answer_anew((origin, method, requested))
+                            if response is not None:
+                                return 204, response
+                        response = general(scope)
+                        if response is not None:
+                            return cast(HttpResponse, response)
+                    # Without both, an OPTIONS request for the application.
+                origin = None
                 repeated = False
                 for name, value in scope["headers"]:
                     if name == b"origin":  # a constant: cheaper than a global in this loop
@@ -252,7 +286,6 @@ class CorsPolicy:
                 else:
                     # Two origins: neither can be trusted to be the one the browser meant.
                     extra = vary_origin if repeated else actual(origin) or actual_elsewhere(origin)
-                response: Any
                 try:
                     response = await handler(scope, info, matches, content)
                 except HttpError as error:  # see `catches_http_error` below
@@ -292,27 +325,28 @@ class CorsPolicy:
         cors_middleware.catches_http_error = True  # type: ignore[attr-defined]
         return cors_middleware
 
-    def _build_preflight(self) -> Callable[[Scope], HttpResponse | None]:
-        """The preflight answerer: a fast path for what browsers send, else `_preflight_answer`.
+    def _build_preflight(
+        self,
+    ) -> tuple[
+        frozenset[bytes],
+        Callable[[_AnswerKey], tuple[Header, ...] | None],
+        Callable[[_AnswerKey], Headers | None],
+    ]:
+        """The preflight fast path's parts: the names it looks for, the answers already given
+        by (origin, method, requested headers), and what answers a key not seen before.
 
-        The fast path takes an exact origin, one Access-Control-Request-Method a browser would
-        send, at most one Access-Control-Request-Headers of lower-case names joined by commas,
-        no private-network request; it gives the same answer the general way would.
+        Browsers send the same few preflights again and again; answers are kept, bounded, and
+        only allowed ones. A key the fast path cannot answer gets None: the general way decides.
         """
         heads = self._preflight.get
         methods = self._allowed_methods if not self._any_method else _BROWSER_METHODS
         any_method = self._any_method
         header_names = None if self._any_header else self._allowed_headers
-        general = self._preflight_answer
         names = frozenset({ORIGIN, REQUEST_METHOD, REQUEST_HEADERS, REQUEST_PRIVATE_NETWORK})
+        answers: dict[_AnswerKey, tuple[Header, ...]] = {}
 
-        # Answers already given, by (origin, method, requested headers): browsers send the
-        # same few preflights again and again. Bounded; only allowed answers are kept.
-        answers: dict[tuple[bytes, bytes, bytes | None], tuple[Header, ...]] = {}
-        answered = answers.get
-
-        def allowed(origin: bytes, method: bytes, requested: bytes | None) -> Headers | None:
-            """The answer's headers for what browsers send, or None: the general way decides."""
+        def answer_anew(key: _AnswerKey) -> Headers | None:
+            origin, method, requested = key
             head = heads(origin)
             if head is None or method not in methods:
                 return None
@@ -326,41 +360,12 @@ class CorsPolicy:
                     extra.append((ALLOW_HEADERS, requested))
                 else:
                     return None
-            return [*head, *extra]
+            headers = [*head, *extra]
+            if len(answers) < _ANSWERS_MAX:
+                answers[key] = tuple(headers)
+            return headers
 
-        def preflight(scope: Scope) -> HttpResponse | None:
-            origin: bytes | None = None
-            method: bytes | None = None
-            requested: bytes | None = None
-            simple = True
-            for name, value in scope["headers"]:
-                if name in names:
-                    if name == b"origin":  # constants: cheaper than globals in this loop
-                        simple = simple and origin is None
-                        origin = value
-                    elif name == b"access-control-request-method":
-                        simple = simple and method is None
-                        method = value
-                    elif name == b"access-control-request-headers":
-                        simple = simple and requested is None
-                        requested = value
-                    else:
-                        simple = False  # a private-network request: the general way
-            if method is None or origin is None:
-                return None  # an OPTIONS request for the application
-            if simple:
-                key = (origin, method, requested)
-                known = answered(key)
-                if known is not None:
-                    return 204, [*known]
-                headers = allowed(origin, method, requested)
-                if headers is not None:
-                    if len(answers) < _ANSWERS_MAX:
-                        answers[key] = tuple(headers)
-                    return 204, headers
-            return general(scope)
-
-        return preflight
+        return names, answers.get, answer_anew
 
     def _preflight_answer(self, scope: Scope) -> HttpResponse | None:
         """The answer to a preflight, the general way; None when the OPTIONS request is not one."""

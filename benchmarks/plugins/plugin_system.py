@@ -6,6 +6,8 @@ The same in-process driver and interleaved rounds as ``python -m benchmarks``: h
 and the 404 scenario, once without plugins and once with a plugin enabled that implements
 setup and routes hooks but contributes no middleware (issue 3: hooks run at start-up only,
 so the two must cost the same within noise). Target: the ratio within 1.05.
+41 rounds by default (a few seconds): over 9, two apps running the very same code measured
+0.85x to 1.14x of each other.
 It exits 0 whatever it finds, unless ``--strict``.
 """
 
@@ -64,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 9)
+    rounds = args.rounds or (3 if args.quick else 41)
     batch = args.batch or (500 if args.quick else 2000)
     contenders = [(PLAIN, _bareasgi(False)), (WITH_PLUGIN, _bareasgi(True))]
     from benchmarks.scenarios import BY_NAME

@@ -6,7 +6,6 @@ import asyncio
 import json
 import textwrap
 from collections.abc import AsyncIterator
-from importlib.metadata import PathDistribution
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from bareasgi.testing import (
     TestClient,
     WebSocketDisconnect,
     WebSocketUpgradeError,
-    foreign_distributions,
     parse_http_response,
     parse_http_responses,
     raw_http,
@@ -32,7 +30,6 @@ from bareasgi.testing import (
 )
 from bareasgi.types import ASGIApp, Message, Receive, Scope, Send
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 TEXT = [(b"content-type", b"text/plain")]
 
 
@@ -650,50 +647,6 @@ def test_parse_http_response_handles_interim_and_chunked_trailers() -> None:
     status, headers, content = parse_http_response(raw)
     assert (status, content) == (200, b"abcde")
     assert (b"x-a", b"b") in headers
-
-
-# -- The name-clash guard ---------------------------------------------------------------
-
-
-def test_this_environment_has_no_foreign_bareasgi() -> None:
-    assert foreign_distributions(REPO_ROOT) == []
-
-
-def fake_distribution(
-    where: Path, name: str, direct_url: dict[str, Any] | None
-) -> PathDistribution:
-    info = where / f"{name.replace('-', '_')}-5.0.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 5.0.0\n")
-    if direct_url is not None:
-        (info / "direct_url.json").write_text(json.dumps(direct_url))
-    return PathDistribution(info)
-
-
-def test_foreign_distributions_are_reported(tmp_path: Path) -> None:
-    inside = (REPO_ROOT / "packages" / "core").as_uri()
-    dists = [
-        fake_distribution(tmp_path / "a", "bareasgi", None),
-        fake_distribution(
-            tmp_path / "b", "bareASGI.cors", {"url": tmp_path.as_uri(), "dir_info": {}}
-        ),
-        fake_distribution(
-            tmp_path / "c",
-            "bareasgi-static",
-            {"url": "https://example.org/x.whl", "archive_info": {}},
-        ),
-        fake_distribution(
-            tmp_path / "d", "bareasgi-jinja2", {"url": inside, "dir_info": {"editable": True}}
-        ),
-        fake_distribution(tmp_path / "e", "bareasgi-prometheus", {"url": inside, "dir_info": {}}),
-        fake_distribution(tmp_path / "f", "unrelated", None),
-    ]
-    problems = foreign_distributions(REPO_ROOT, dists)
-    assert len(problems) == 3, problems
-    assert "bareasgi 5.0.0 has no direct_url.json" in problems[0]
-    assert "bareASGI.cors 5.0.0 was installed from file://" in problems[1]
-    assert "outside" in problems[1]
-    assert "bareasgi-static 5.0.0 was installed from https://example.org" in problems[2]
 
 
 async def test_raw_request_keeps_non_ascii_bytes_that_httpx_refuses() -> None:

@@ -4,7 +4,6 @@
   WebSockets (through httpx-ws) and lifespan (through asgi-lifespan).
 - `StreamingASGITransport`: the httpx transport under it, usable on its own.
 - `run_hypercorn`, `raw_http`, `parse_http_response`: wire tests against a real server.
-- `foreign_distributions`: the guard against `bareasgi*` installs from the index.
 
 Needs the `testing` extra: `pip install -e 'packages/core[testing]'`.
 """
@@ -15,7 +14,6 @@ from httpx_ws import WebSocketDisconnect, WebSocketUpgradeError
 
 from ._client import LifespanShutdownFailed, LifespanStartupFailed, TestClient
 from ._common import ASGIProtocolError, ClientDisconnectedError
-from ._guard import foreign_distributions
 from ._http import PUSHES_KEY, TRAILERS_KEY, StreamingASGITransport
 from ._server import (
     HypercornServer,
@@ -44,7 +42,6 @@ __all__ = [
     "WebSocketSession",
     "WebSocketStream",
     "WebSocketUpgradeError",
-    "foreign_distributions",
     "parse_http_response",
     "parse_http_responses",
     "raw_http",

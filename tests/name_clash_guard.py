@@ -1,4 +1,11 @@
-"""The name-clash guard: every installed `bareasgi*` distribution must come from this repo."""
+"""The repository's name-clash guard: every installed `bareasgi*` distribution must come from
+this checkout.
+
+Unrelated distributions with our names (bareasgi 5.0.0, bareasgi-cors 5.0.0, ...) exist on the
+public index. The root `conftest.py` loads this module by its path and refuses to start a test
+run, for any package's tests or the cross-package ones, when `foreign_distributions` reports a
+problem. It is the repository's test tooling, not part of the published `bareasgi.testing`.
+"""
 
 from __future__ import annotations
 

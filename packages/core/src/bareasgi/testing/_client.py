@@ -16,7 +16,7 @@ from bareasgi.types import ASGIApp, Message, Scope
 
 from ._common import HeaderList
 from ._http import StreamingASGITransport
-from ._websocket import WebSocketSession
+from ._websocket import DEFAULT_MAX_MESSAGE_SIZE, WebSocketSession
 
 # asgi-lifespan's own (mutable) message types
 _LifespanReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -67,6 +67,9 @@ class TestClient:
         startup_timeout: Seconds lifespan startup may take.
         shutdown_timeout: Seconds lifespan shutdown may take.
         disconnect_timeout: Seconds the app may run on after its client has gone.
+        websocket_max_message_size: The largest message, in bytes, a WebSocket session
+            receives; a larger one closes the session with 1009 (httpx-ws 0.10 and later;
+            earlier versions have no limit). The default, 16 MiB, is hypercorn's own.
     """
 
     __test__ = False  # not a pytest test class
@@ -86,8 +89,13 @@ class TestClient:
         startup_timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
         disconnect_timeout: float = 5.0,
+        websocket_max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
+        if websocket_max_message_size < 1:
+            raise ValueError("websocket_max_message_size must be at least 1 byte")
         self.app = app
+        self.websocket_max_message_size = websocket_max_message_size
+        """The default largest message a WebSocket session receives, in bytes."""
         self.transport = StreamingASGITransport(
             app,
             raise_app_exceptions=raise_app_exceptions,
@@ -287,13 +295,19 @@ class TestClient:
         path: str,
         subprotocols: Iterable[str] | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        max_message_size: int | None = None,
     ) -> contextlib.AbstractAsyncContextManager[WebSocketSession]:
         """Open a WebSocket to `path`; raises `WebSocketUpgradeError` if it is refused.
 
         The error's `response` is the handshake's HTTP answer: 403 when the app closed
-        before accepting, or the app's own denial response.
+        before accepting, or the app's own denial response. `max_message_size` overrides
+        the client's `websocket_max_message_size` for this session.
         """
-        return self._websocket(path, list(subprotocols) if subprotocols else None, headers)
+        limit = self.websocket_max_message_size if max_message_size is None else max_message_size
+        if limit < 1:
+            raise ValueError("max_message_size must be at least 1 byte")
+        return self._websocket(path, list(subprotocols) if subprotocols else None, headers, limit)
 
     async def websocket_refusal(
         self,
@@ -311,7 +325,11 @@ class TestClient:
 
     @contextlib.asynccontextmanager
     async def _websocket(
-        self, path: str, subprotocols: list[str] | None, headers: Mapping[str, str] | None
+        self,
+        path: str,
+        subprotocols: list[str] | None,
+        headers: Mapping[str, str] | None,
+        max_message_size: int,
     ) -> AsyncIterator[WebSocketSession]:
         to_raise: BaseException | None = None
         session: httpx_ws.AsyncWebSocketSession
@@ -320,6 +338,10 @@ class TestClient:
                 path,
                 self.http,
                 subprotocols=subprotocols,
+                # Every httpx-ws from 0.7 takes this argument: the largest message from
+                # 0.10 on (its default, 64 KiB, is far below what servers accept), only the
+                # read size before, when messages had no limit.
+                max_message_size_bytes=max_message_size,
                 keepalive_ping_interval_seconds=None,
                 headers=dict(headers or {}),
             ) as session:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 _ABNORMAL_CLOSURE: Final = 1006
 _INTERNAL_ERROR: Final = 1011
 _BUFFER_LIMIT: Final = 1024 * 1024
+DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
+"""The largest message a test WebSocket session receives by default: hypercorn's own limit."""
 
 
 def is_websocket_request(headers: Iterable[tuple[bytes, bytes]]) -> bool:

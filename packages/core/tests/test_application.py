@@ -13,6 +13,7 @@ from bareasgi import (
     ALLOW_KEY,
     ROUTE_KEY,
     Application,
+    BindableMiddleware,
     Content,
     HttpError,
     HttpHandler,
@@ -21,6 +22,7 @@ from bareasgi import (
     Info,
     Matches,
     Scope,
+    bindable,
     bytes_reader,
     bytes_writer,
     text_reader,
@@ -286,7 +288,7 @@ async def test_unhandled_exception_is_500_revealing_nothing_and_logged(
         ((200, [(b"Content-Type", b"text/plain")]), "lower-case"),
         ((200, [(b"x-evil", b"a\r\nset-cookie: owned=1")]), "CR, LF or NUL"),
         ((200, [(b"x-evil", b"a\nb")]), "CR, LF or NUL"),
-        ((99,), "between 100 and 599"),
+        ((99,), "a final status (200 to 599)"),
         ((True,), "status must be an int"),
         ((200, None, None, None, None), "1 to 4 elements"),
         ((200, "headers"), "headers must be a list"),
@@ -978,12 +980,6 @@ async def test_middleware_offering_bind_handler_is_composed_through_it() -> None
     bound_to: list[object] = []
     calls: list[str] = []
 
-    async def middleware(
-        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
-    ) -> HttpResponse:
-        calls.append("called with handler")
-        return await handler(scope, info, matches, content)
-
     def bind_handler(handler: HttpHandler) -> HttpHandler:
         bound_to.append(handler)
 
@@ -995,7 +991,8 @@ async def test_middleware_offering_bind_handler_is_composed_through_it() -> None
 
         return bound
 
-    middleware.bind_handler = bind_handler  # type: ignore[attr-defined]
+    middleware = bindable(bind_handler)
+    assert isinstance(middleware, BindableMiddleware)
     app = make_app(middlewares=[middleware])
     async with TestClient(app) as client:
         assert (await client.get("/hello-world")).text == "Hello, World!"
@@ -1013,11 +1010,6 @@ async def test_innermost_middleware_catching_http_error_is_bound_to_the_handler_
 
     async def refuse(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
         raise HttpError(418, b"teapot")
-
-    async def middleware(
-        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
-    ) -> HttpResponse:
-        return await bind_handler(handler)(scope, info, matches, content)
 
     def bind_handler(handler: HttpHandler) -> HttpHandler:
         bound_to.append(handler)
@@ -1038,8 +1030,7 @@ async def test_innermost_middleware_catching_http_error_is_bound_to_the_handler_
     ) -> HttpResponse:
         return await handler(scope, info, matches, content)
 
-    middleware.bind_handler = bind_handler  # type: ignore[attr-defined]
-    middleware.catches_http_error = True  # type: ignore[attr-defined]
+    middleware = bindable(bind_handler, catches_http_error=True)
     app = Application(middlewares=[middleware] if innermost else [middleware, plain])
     app.http_router.add({"GET"}, "/teapot", refuse)
     async with TestClient(app) as client:

@@ -6,7 +6,8 @@ Handlers take `(scope, info, matches, content)` and return a status or a
 
 from __future__ import annotations
 
-from .applications import ALLOW_KEY, ROUTE_KEY, Application
+from ._http import final_status
+from .applications import ALLOW_KEY, APP_KEY, ROUTE_KEY, Application, bindable
 from .errors import ClientDisconnected, HttpError, InvalidPath
 from .hookspecs import hookimpl
 from .plugins import (
@@ -27,6 +28,7 @@ from .streaming import (
 )
 from .types import (
     ASGIApp,
+    BindableMiddleware,
     Content,
     Headers,
     HttpHandler,
@@ -41,9 +43,11 @@ from .websockets import WebSocket, WebSocketClosed
 
 __all__ = [
     "ALLOW_KEY",
+    "APP_KEY",
     "ROUTE_KEY",
     "ASGIApp",
     "Application",
+    "BindableMiddleware",
     "BytesBody",
     "ChunkedBody",
     "ClientDisconnected",
@@ -68,8 +72,10 @@ __all__ = [
     "WebSocketClosed",
     "WebSocketRouteSpec",
     "WebSocketRouter",
+    "bindable",
     "bytes_reader",
     "bytes_writer",
+    "final_status",
     "hookimpl",
     "text_reader",
     "text_writer",

@@ -135,28 +135,15 @@ def _too_large(limit: int) -> HttpError:
     )
 
 
-_CHECKED: Final[set[tuple[bytes, bytes]]] = set()
-"""Header pairs already found valid (most are constants in handlers' code); bounded."""
-_CHECKED_MAX: Final = 4096
-
-
-known_headers_set: Final = _CHECKED
-
-
-def headers_known(headers: Headers) -> bool:
-    """True when every header was checked before (and none is content-length)."""
-    try:
-        return _CHECKED.issuperset(headers)
-    except TypeError:  # an unhashable header: the general path refuses it
-        return False
-
+CHECKED_MAX: Final = 4096
+"""How many checked header pairs an application remembers (see `check_headers`)."""
 
 _LENGTHS: Final[dict[int, bytes]] = {}
 _LENGTHS_MAX: Final = 65536
-LENGTH_HEADERS_MAX: Final = 16384
-LENGTH_HEADERS: Final[list[tuple[bytes, bytes] | None]] = [None] * LENGTH_HEADERS_MAX
-"""Whole `(b"content-length", value)` headers, indexed by size, made as first needed: the hot
-path indexes a list (cheaper than a dict look-up); larger sizes go through `length_header`."""
+_LENGTH_HEADERS_MAX: Final = 16384
+_LENGTH_HEADERS: Final[list[tuple[bytes, bytes] | None]] = [None] * _LENGTH_HEADERS_MAX
+"""Whole `(b"content-length", value)` headers, indexed by size, made as first needed: the fast
+path indexes a list (cheaper than a dict look-up); larger sizes go through `_length_header`."""
 
 
 def content_length(size: int) -> bytes:
@@ -169,53 +156,71 @@ def content_length(size: int) -> bytes:
     return value
 
 
-def length_header(size: int) -> tuple[bytes, bytes]:
+def _length_header(size: int) -> tuple[bytes, bytes]:
     """The content-length header for `size`; small sizes are kept once made."""
-    if size >= LENGTH_HEADERS_MAX:
+    if size >= _LENGTH_HEADERS_MAX:
         return (b"content-length", content_length(size))
-    header = LENGTH_HEADERS[size]
+    header = _LENGTH_HEADERS[size]
     if header is None:
-        header = LENGTH_HEADERS[size] = (b"content-length", content_length(size))
+        header = _LENGTH_HEADERS[size] = (b"content-length", content_length(size))
     return header
 
 
-def check_headers(headers: Any) -> tuple[Headers, bool]:
-    """Validate response headers; say whether content-length is among them."""
-    if type(headers) is not list:
-        if not isinstance(headers, (list, tuple)):
-            raise ResponseError(
-                f"headers must be a list of (bytes, bytes), not {type(headers).__name__}"
-            )
-        headers = list(headers)
+# ---- the rule: what a response may be -------------------------------------------------------
+#
+# A final status is an int from 200 to 599 (a 1xx is not a final answer: h11 refuses to send
+# one as such). Headers are a list (or tuple) of pairs whose name and value are exactly
+# `bytes`, the name a lower-case RFC 9110 token, the value without CR, LF or NUL; content-length
+# is the application's to set only with a body it matches. The body is bytes (or bytearray,
+# memoryview), `bytes_writer`/`text_writer`'s bodies, or an async iterable of bytes.
+#
+# `check_headers` and `unpack_response` are the rule; `fast_response` is the fast path for the
+# common shapes and must agree with them on every input (a property test feeds both the same
+# responses). Header pairs found valid are remembered in a set owned by the application, never
+# shared between applications; a pair is only remembered when it is a `tuple` of two exact
+# `bytes`, and a look-up in that set is trusted only for a pair of the same exact types, so
+# what the set holds never changes what is valid.
+
+
+def check_headers(headers: Any, checked: set[tuple[bytes, bytes]] | None) -> tuple[Headers, bool]:
+    """Validate response headers; say whether content-length is among them.
+
+    Valid pairs are added to `checked` (bounded by `CHECKED_MAX`), the application's memory of
+    pairs already found valid, which `fast_response` consults.
+
+    Raises:
+        ResponseError: naming the first header that breaks the rule.
+    """
+    if not isinstance(headers, (list, tuple)):
+        raise ResponseError(
+            f"headers must be a list of (bytes, bytes), not {type(headers).__name__}"
+        )
+    headers = [*headers]  # the answer's own list: never one a handler keeps and reuses
     has_length = False
-    checked = _CHECKED
     for header in headers:
         try:
-            if header in checked:
-                continue
-        except TypeError:
-            pass  # unhashable: checked (and refused) below
-        try:
             name, value = header
-            if type(name) is not bytes or type(value) is not bytes:
-                raise TypeError
-            bad_name = _NAME_OK(name) is None
-            bad_value = _VALUE_BAD(value) is not None
         except (TypeError, ValueError):
             raise ResponseError(f"header {header!r} is not a (bytes, bytes) pair") from None
-        if bad_name:
+        if type(name) is not bytes or type(value) is not bytes:
+            raise ResponseError(f"header {header!r} is not a (bytes, bytes) pair")
+        if _NAME_OK(name) is None:
             raise ResponseError(f"header name {name!r} is not a lower-case field name")
-        if bad_value:
+        if _VALUE_BAD(value) is not None:
             raise ResponseError(f"header {name.decode('latin-1')} has CR, LF or NUL in its value")
         if name == b"content-length":
             has_length = True
-        elif len(checked) < _CHECKED_MAX and type(header) is tuple:
+        elif checked is not None and type(header) is tuple and len(checked) < CHECKED_MAX:
             checked.add(header)
     return headers, has_length
 
 
 def unpack_response(response: Any) -> tuple[int, Any, Any, Any]:
-    """Split a handler's answer into status, headers, body and pushes."""
+    """Split a handler's answer into status, headers, body and pushes.
+
+    Raises:
+        ResponseError: not 1 to 4 elements, or a status that is not an int from 200 to 599.
+    """
     if type(response) is tuple:
         size = len(response)
         if size == 4:
@@ -238,9 +243,81 @@ def unpack_response(response: Any) -> tuple[int, Any, Any, Any]:
         if not isinstance(status, int) or isinstance(status, bool):
             raise ResponseError(f"the status must be an int, not {type(status).__name__}")
         status = int(status)
-    if not 100 <= status <= 599:
-        raise ResponseError(f"the status {status} is not between 100 and 599")
+    if not 200 <= status <= 599:
+        raise ResponseError(f"the status {status} is not a final status (200 to 599)")
     return status, headers, body, pushes
+
+
+def fast_response(
+    response: Any, checked: set[tuple[bytes, bytes]]
+) -> tuple[int, Headers, bytes] | None:
+    """The common answers, ready to send: `(status, headers with content-length, body)`.
+
+    Takes `(status, headers)` and `(status, headers, body)` with a whole body (`bytes`, or
+    `text_writer`/`bytes_writer`'s) and headers all found valid before (`checked`); returns
+    None for anything else, which then takes the general path (`unpack_response`,
+    `send_response`). Whatever it returns is exactly what the general path would send.
+    """
+    if type(response) is not tuple:
+        return None
+    size = len(response)
+    if size == 3:
+        status, headers, body = response
+        body_type = type(body)
+        if body_type is BytesBody:
+            data = body[0]
+        elif body_type is bytes:
+            data = body
+        elif body is None:
+            data = b""
+        else:
+            return None
+    elif size == 2:
+        status, headers = response
+        data = b""
+    else:
+        return None
+    if type(status) is not int or not 200 <= status <= 599 or type(headers) is not list:
+        return None
+    try:
+        for header in headers:
+            # A hit is trusted only for a tuple of exact bytes: anything merely equal to a
+            # remembered pair (a bytes subclass, a bytearray) is checked by the general path.
+            if (
+                header not in checked
+                or type(header) is not tuple
+                or type(header[0]) is not bytes
+                or type(header[1]) is not bytes
+            ):
+                return None
+    except TypeError:  # an unhashable header: the general path says what is wrong
+        return None
+    if status == 204 or status == 304:
+        return status, [*headers], data
+    size = len(data)
+    try:  # indexing a list costs less than a dict look-up
+        length = _LENGTH_HEADERS[size] or _length_header(size)
+    except IndexError:
+        length = _length_header(size)
+    return status, [*headers, length], data
+
+
+def final_status(response: Any) -> int:
+    """The status core sends for a handler's `response`: its own, or 500 when core refuses it.
+
+    For middleware that reports what was answered (metrics, logs) without re-deriving the
+    rule. It checks the status, the headers and the kind of body; an async-iterable body can
+    still fail later, while it streams.
+    """
+    try:
+        status, headers, body, _ = unpack_response(response)
+        if headers is not None:
+            check_headers(headers, None)
+        if body is not None and not isinstance(body, (bytes, bytearray, memoryview, AsyncIterable)):
+            return 500
+    except ResponseError:
+        return 500
+    return status
 
 
 async def send_response(
@@ -253,16 +330,21 @@ async def send_response(
     body: Any,
     pushes: Any,
     source: Any,
+    checked: set[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Check and send one response; streamed bodies stop when the client goes away.
 
-    `receive` and `limit` are the request's, for the request body while a response streams.
+    `receive` and `limit` are the request's, for the request body while a response streams;
+    `checked` is the application's memory of valid header pairs (see `check_headers`).
+
+    Raises:
+        ResponseError: the response breaks the rule (nothing was sent).
     """
     if headers is None:
         headers = []
         has_length = False
     else:
-        headers, has_length = check_headers(headers)
+        headers, has_length = check_headers(headers, checked)
 
     data: bytes | None
     body_type = type(body)
@@ -392,7 +474,7 @@ async def _send_pushes(scope: Scope, send: Send, pushes: Any) -> None:
     for push in pushes:
         try:
             path, push_headers = push
-            push_headers, _ = check_headers(push_headers)
+            push_headers, _ = check_headers(push_headers, None)
         except (TypeError, ValueError):
             raise ResponseError(f"push {push!r} is not a (path, headers) pair") from None
         if not isinstance(path, str):

@@ -11,11 +11,9 @@ from urllib.parse import quote, unquote
 
 from ._http import (
     DEFAULT_MAX_BODY_SIZE,
-    LENGTH_HEADERS,
     ResponseError,
     describe,
-    known_headers_set,
-    length_header,
+    fast_response,
     request_body,
     send_response,
     unpack_response,
@@ -23,10 +21,10 @@ from ._http import (
 from .errors import ClientDisconnected, HttpError, InvalidPath
 from .plugins import Plugins, PluginsSpec, implemented_hooks
 from .routing import HttpRouter, Route, WebSocketRouter, split_path
-from .streaming import BytesBody
 from .types import (
     ASGIApp,
     ASGIWrapper,
+    BindableMiddleware,
     Content,
     Headers,
     HttpHandler,
@@ -42,11 +40,9 @@ from .types import (
 from .websockets import CONNECTED, CONNECTING, WebSocket
 
 LOGGER: Final = logging.getLogger("bareasgi")
-_checked: Final = known_headers_set
-_known_headers: Final = known_headers_set.issuperset
-_LENGTH_HEADERS: Final = LENGTH_HEADERS
-_length: Final = length_header
 
+APP_KEY: Final = "bareasgi.app"
+"""Scope key holding the `Application` serving the request (HTTP and WebSocket)."""
 ROUTE_KEY: Final = "bareasgi.route"
 """Scope key holding the matched `Route` (its `.template` labels metrics); absent on a 404."""
 ALLOW_KEY: Final = "bareasgi.allow"
@@ -105,9 +101,8 @@ class Application:
     ) -> None:
         self.info: Info = info if info is not None else {}
         self._http_router = HttpRouter()
-        self._exact = self._http_router._static  # literal routes by raw path: the hot path
-        # What those paths allow, once asked for (cleared, never replaced, as routes are added).
-        self._exact_allowed = self._http_router._exact_allowed
+        self._checked: set[tuple[bytes, bytes]] = set()
+        """Response header pairs found valid, this application's own (see `fast_response`)."""
         self._ws_router = WebSocketRouter()
         self.startup_handlers: list[LifespanHandler] = list(startup_handlers or ())
         self.shutdown_handlers: list[LifespanHandler] = list(shutdown_handlers or ())
@@ -196,13 +191,30 @@ class Application:
         self._mounts.sort(key=lambda mount: -len(mount[0]))
 
     def on_http_request(
-        self, methods: AbstractSet[str] | str, path: str, *, name: str | None = None
+        self,
+        methods: AbstractSet[str] | str,
+        path: str,
+        *,
+        name: str | None = None,
+        max_body_size: int | None = None,
+        timeout: float | None = None,
     ) -> Callable[[H], H]:
-        """Decorator: route `methods` on `path` to the decorated async handler."""
+        """Decorator: route `methods` on `path` to the decorated async handler.
+
+        The options are `HttpRouter.add`'s: `name`, and the route's own `max_body_size`
+        and `timeout` in place of the application's.
+        """
         method_set = {methods} if isinstance(methods, str) else methods
 
         def decorator(handler: H) -> H:
-            self.http_router.add(method_set, path, handler, name=name)
+            self.http_router.add(
+                method_set,
+                path,
+                handler,
+                name=name,
+                max_body_size=max_body_size,
+                timeout=timeout,
+            )
             return handler
 
         return decorator
@@ -261,7 +273,7 @@ class Application:
         outer: ASGIApp | None = None
         wrappers = [*plugin_wrappers, *self._asgi_wrappers]
         if wrappers:
-            outer = self._dispatch
+            outer = self._inside
             for wrapper in reversed(wrappers):
                 outer = wrapper(outer)
         self._outer = outer
@@ -271,15 +283,19 @@ class Application:
     # ---- ASGI -------------------------------------------------------------------------------
 
     async def __call__(
-        self, scope: Scope, receive: Receive, send: Send, _routed: bool = False
+        self, scope: Scope, receive: Receive, send: Send, _inside: bool = False
     ) -> None:
-        """The ASGI entry point; HTTP requests are served right here, the hot path.
+        """The ASGI entry point. HTTP requests are served right here: the hot path.
 
-        `_routed` is True when `_dispatch` calls back in from inside the ASGI wrappers.
+        Servers call it with three arguments. When nothing wraps the application, HTTP goes
+        straight on below; everything else (the first call, ASGI wrappers, WebSockets,
+        lifespan) goes through `_outside`, whose innermost app calls back in here, once, with
+        `_inside` set. (A call through a helper would cost a coroutine per request.)
         """
-        if not ((self._direct and scope["type"] == "http") or _routed):
-            await self._enter(scope, receive, send)
+        if not (_inside or (self._direct and scope["type"] == "http")):
+            await self._outside(scope, receive, send)
             return
+        scope[APP_KEY] = self
         raw_path: bytes | None
         try:  # subscripts cost less than .get(); servers send both keys (ASGI makes them optional)
             raw_path = scope["raw_path"]
@@ -290,138 +306,80 @@ class Application:
             raw_path = _raw_path(scope)
         method: str = scope["method"]
         route: Route | None
-        matches: Matches
-        # Fully literal routes by their raw bytes, before the trie (see HttpRouter.resolve).
-        leaf = self._exact.get(raw_path)
-        if leaf is not None and (route := leaf.get(method)) is not None:
-            matches = {}
-            call = route.call
-            scope[ROUTE_KEY] = route
-        elif (
-            leaf is not None
-            and (
-                exact := self._exact_allowed.get(raw_path)
-                or self._http_router.exact_allowed(raw_path)
-            )
-            is not None
-            and method not in exact[1]
-        ):
-            # No route takes this method here: 405 without walking the trie.
-            route, matches, call = exact[0], {}, self._not_allowed_call
-            scope[ROUTE_KEY] = route
-            scope[ALLOW_KEY] = exact[1]
+        matches: Matches | None
+        call: HttpHandler
+        try:
+            found = self._http_router.lookup(method, raw_path)
+            if found is None and raw_path[:1] != b"/" and b"://" in raw_path:
+                # An absolute-form target (`GET http://host/path`) that the server passed on
+                # as it came: route its path, as RFC 9112 asks of servers.
+                raw_path = _origin_form(scope, raw_path)
+                found = self._http_router.lookup(method, raw_path)
+        except InvalidPath:
+            route, matches, call = None, {}, self._bad_request_call
         else:
-            try:
-                found = self._http_router.resolve(method, raw_path)
-            except InvalidPath:
-                route, matches, call = None, {}, self._bad_request_call
-            else:
-                if found is not None:
-                    route, matches = found
+            if found is not None:
+                route, matches, allowed = found
+                scope[ROUTE_KEY] = route
+                if matches is not None:
                     call = route.call
-                    scope[ROUTE_KEY] = route
-                else:
-                    unrouted = await self._unrouted(scope, raw_path, receive, send)
-                    if unrouted is None:
-                        return  # a mounted app answered
-                    route, matches, call = unrouted
+                else:  # other methods only: 405
+                    matches = {}
+                    scope[ALLOW_KEY] = allowed
+                    call = self._not_allowed_call
+            elif self._mounts and await self._to_mount(scope, raw_path, receive, send):
+                return  # a mounted app answered
+            else:
+                route, matches, call = None, {}, self._not_found_call
 
-        content = request_body(scope, receive, self.max_body_size)
+        limit = self.max_body_size
+        if route is not None and route.max_body_size is not None:
+            limit = route.max_body_size
+        content = request_body(scope, receive, limit)
         response: Any
         try:
             response = await call(scope, self.info, matches, content)
         except HttpError as error:
-            response = error.status, error.headers, error.body
+            response = error.as_response()
         except ClientDisconnected:
             return
         except Exception:
             LOGGER.exception("Unhandled error in %s", describe(route, scope))
             response = _error_body(self.internal_error_response)
 
-        # The common shapes — `(status, [checked headers])` or with a whole body, as
-        # `text_writer(...)` or bytes, makes — go out here; everything else, and anything
-        # questionable, through the general path.
-        if type(response) is tuple:
-            size = len(response)
-            if size == 3:
-                status, headers, body = response
-            elif size == 2:
-                status, headers = response
-                body = None
-            else:
-                status = None
-            if type(status) is int and 200 <= status <= 599 and type(headers) is list:
-                if type(body) is BytesBody:
-                    data = body[0]
-                elif body is None:
-                    data = b""
-                elif type(body) is bytes:
-                    data = body
-                else:
-                    data = None
-                try:
-                    if route is not None and headers == route.checked_headers:
-                        # The same pairs as this route's last answer (usually the very same
-                        # constant tuples, compared by identity): checked then.
-                        known = True
-                    else:
-                        # Membership tests of one or two headers cost less than issuperset.
-                        count = len(headers)
-                        if count == 1:
-                            known = headers[0] in _checked
-                        elif count == 2:
-                            known = headers[0] in _checked and headers[1] in _checked
-                        else:
-                            known = _known_headers(headers)
-                        if known and route is not None:
-                            route.checked_headers = [*headers]
-                except Exception:  # e.g. an unhashable header: the general path says what's wrong
-                    known = False
-                if known and data is not None:
-                    if status != 204 and status != 304:
-                        try:  # indexing a list costs less than a dict look-up
-                            length = _LENGTH_HEADERS[len(data)] or _length(len(data))
-                        except IndexError:
-                            length = _length(len(data))
-                        headers = [*headers, length]
-                    else:
-                        headers = [*headers]
-                    if method == "HEAD":
-                        data = b""
-                    try:
-                        await send(
-                            {"type": "http.response.start", "status": status, "headers": headers}
-                        )
-                        await send({"type": "http.response.body", "body": data})
-                    except OSError:  # ASGI 2.4: send raises once the client has gone
-                        pass
-                    return
+        ready = fast_response(response, self._checked)
+        if ready is not None:
+            status, headers, data = ready
+            if method == "HEAD":
+                data = b""
+            try:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": data})
+            except OSError:  # ASGI 2.4: send raises once the client has gone
+                pass
+            return
         try:
             status, headers, body, pushes = unpack_response(response)
             await send_response(
-                scope, receive, send, self.max_body_size, status, headers, body, pushes, route
+                scope, receive, send, limit, status, headers, body, pushes, route, self._checked
             )
         except OSError:  # ASGI 2.4: send raises once the client has gone
             return
         except ResponseError as error:
             LOGGER.error("%s returned an ill-formed response: %s", describe(route, scope), error)
             status, headers, body = _error_body(self.internal_error_response)
-            await send_response(
-                scope, receive, send, self.max_body_size, status, headers, body, None, route
-            )
+            await send_response(scope, receive, send, limit, status, headers, body, None, route)
 
-    async def _enter(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Everything but the hot path: start-up, ASGI wrappers, WebSockets, lifespan."""
+    async def _outside(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Everything but the direct hot path: start-up, then the ASGI wrappers, if any."""
         if not self._started:
             self.start()
             if scope["type"] != "lifespan":
                 self._warn_without_lifespan()
-        if self._outer is not None:
-            await self._outer(scope, receive, send)
-        else:
-            await self._dispatch(scope, receive, send)
+        await (self._outer or self._inside)(scope, receive, send)
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _inside(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The application within its ASGI wrappers: routes each kind of scope."""
         kind = scope["type"]
         if kind == "http":
             await self(scope, receive, send, True)
@@ -431,28 +389,6 @@ class Application:
             await self._lifespan(scope, receive, send)
         else:
             raise ValueError(f"unknown ASGI scope type {kind!r}")
-
-    async def _unrouted(
-        self, scope: Scope, raw_path: bytes, receive: Receive, send: Send
-    ) -> tuple[Route | None, Matches, HttpHandler] | None:
-        """405 when the path exists under other methods; else a mount, or 404."""
-        if raw_path[:1] != b"/" and b"://" in raw_path:
-            # An absolute-form target (`GET http://host/path`) that the server passed on as
-            # it came: route its path, as RFC 9112 asks of servers.
-            origin = b"/" + raw_path.split(b"://", 1)[1].partition(b"/")[2]
-            scope["raw_path"] = origin
-            scope["path"] = unquote(origin.decode("latin-1"))
-            await self(scope, receive, send, True)
-            return None
-        allowed = self._http_router.allowed(raw_path)
-        if allowed is not None:
-            route, methods = allowed
-            scope[ROUTE_KEY] = route
-            scope[ALLOW_KEY] = methods
-            return route, {}, self._not_allowed_call
-        if self._mounts and await self._to_mount(scope, raw_path, receive, send):
-            return None
-        return None, {}, self._not_found_call
 
     async def _not_found(
         self, scope: Scope, info: Info, matches: Matches, content: Content
@@ -493,6 +429,7 @@ class Application:
     # ---- WebSockets -------------------------------------------------------------------------
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[APP_KEY] = self
         raw_path = _raw_path(scope)
         invalid = False
         try:
@@ -597,36 +534,78 @@ def _raw_path(scope: Scope) -> bytes:
     return raw
 
 
+def _origin_form(scope: Scope, raw_path: bytes) -> bytes:
+    """The path of an absolute-form target, written into the scope as the request's path."""
+    origin = b"/" + raw_path.split(b"://", 1)[1].partition(b"/")[2].partition(b"?")[0]
+    scope["raw_path"] = origin
+    scope["path"] = unquote(origin.decode("latin-1"))
+    return origin
+
+
+@final
+class _Bindable:
+    """What `bindable` makes: middleware from a `bind_handler` function."""
+
+    __slots__ = ("bind_handler", "catches_http_error")
+
+    def __init__(
+        self, bind_handler: Callable[[HttpHandler], HttpHandler], catches_http_error: bool
+    ) -> None:
+        self.bind_handler = bind_handler
+        self.catches_http_error = catches_http_error
+
+    async def __call__(
+        self, scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse:
+        return await self.bind_handler(handler)(scope, info, matches, content)
+
+    def __repr__(self) -> str:
+        return f"bindable({getattr(self.bind_handler, '__qualname__', self.bind_handler)!r})"
+
+
+def bindable(
+    bind_handler: Callable[[HttpHandler], HttpHandler], *, catches_http_error: bool = False
+) -> BindableMiddleware:
+    """Middleware from `bind_handler(inner) -> handler`, composed once: a call less per request.
+
+    Args:
+        bind_handler: Takes the inner handler and returns the handler with this middleware's
+            work around it.
+        catches_http_error: The handlers it returns turn an `HttpError` raised inside them
+            into `error.as_response()` themselves.
+    """
+    return _Bindable(bind_handler, catches_http_error)
+
+
 def _compose(middlewares: Sequence[HttpMiddleware], handler: HttpHandler) -> HttpHandler:
     """Wrap `handler` in `middlewares` (first outermost); HttpError becomes a response inside."""
+    *outer, last = middlewares
+    call: HttpHandler
+    if isinstance(last, BindableMiddleware) and last.catches_http_error:
+        # The innermost middleware turns HttpError into a response itself: one call less.
+        call = last.bind_handler(handler)
+    else:
+        call = _layer(last, _answering_errors(handler))
+    for middleware in reversed(outer):
+        call = _layer(middleware, call)
+    return call
 
+
+def _answering_errors(handler: HttpHandler) -> HttpHandler:
     async def innermost(
         scope: Scope, info: Info, matches: Matches, content: Content
     ) -> HttpResponse:
         try:
             return await handler(scope, info, matches, content)
         except HttpError as error:
-            return error.status, error.headers, error.body
+            return error.as_response()
 
-    *outer, last = middlewares
-    bind = getattr(last, "bind_handler", None)
-    call: HttpHandler
-    if callable(bind) and getattr(last, "catches_http_error", False) is True:
-        # The innermost middleware turns HttpError into a response itself: one call less.
-        call = bind(handler)
-    else:
-        call = _layer(last, innermost)
-    for middleware in reversed(outer):
-        call = _layer(middleware, call)
-    return call
+    return innermost
 
 
 def _layer(middleware: HttpMiddleware, inner: HttpHandler) -> HttpHandler:
-    bind = getattr(middleware, "bind_handler", None)
-    if callable(bind):
-        # Middleware that can close over its inner handler itself: one call less per request.
-        bound: HttpHandler = bind(inner)
-        return bound
+    if isinstance(middleware, BindableMiddleware):
+        return middleware.bind_handler(inner)
 
     async def layer(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
         return await middleware(scope, info, matches, content, inner)
@@ -634,4 +613,4 @@ def _layer(middleware: HttpMiddleware, inner: HttpHandler) -> HttpHandler:
     return layer
 
 
-__all__ = ["ALLOW_KEY", "ROUTE_KEY", "Application"]
+__all__ = ["ALLOW_KEY", "APP_KEY", "ROUTE_KEY", "Application", "bindable"]

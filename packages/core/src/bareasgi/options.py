@@ -19,6 +19,18 @@ class OptionsError(ValueError):
         self.problems = problems
 
 
+def option(doc: str, *, default: Any = _MISSING, default_factory: Any = _MISSING) -> Any:
+    """A dataclass field for a plugin option, with the line `python -m bareasgi plugins` shows.
+
+        path: str = option("the metrics route's path", default="/metrics")
+
+    Without a default the option is required.
+    """
+    return dataclasses.field(
+        default=default, default_factory=default_factory, metadata={"doc": doc}
+    )
+
+
 def build_options(options_class: type[Any], values: Mapping[str, Any], owner: str) -> Any:
     """Build `options_class` from `values`, checking names and types.
 
@@ -152,4 +164,4 @@ def describe_options(options_class: type[Any] | None) -> list[tuple[str, str, st
     return rows
 
 
-__all__ = ["OptionsError", "build_options", "describe_options", "describe_type"]
+__all__ = ["OptionsError", "build_options", "describe_options", "describe_type", "option"]

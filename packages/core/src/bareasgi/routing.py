@@ -330,6 +330,8 @@ class Route:
         methods: The HTTP methods it was added with, upper-case (empty for WebSockets).
         handler: The handler, as given.
         call: What the application calls: the handler, or the router's wrapper around it.
+        max_body_size: This route's request body limit in bytes (None: the application's).
+        timeout: This route's request time limit in seconds (None: the application's).
     """
 
     __slots__ = (
@@ -338,11 +340,12 @@ class Route:
         "_order",
         "_parts",
         "call",
-        "checked_headers",
         "handler",
+        "max_body_size",
         "methods",
         "name",
         "template",
+        "timeout",
     )
 
     def __init__(
@@ -353,16 +356,16 @@ class Route:
         handler: _AnyHandler,
         parts: tuple[_Part, ...],
         order: int,
+        max_body_size: int | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.template = template
         self.name = name
         self.methods = methods
         self.handler = handler
         self.call: _AnyHandler = handler
-        self.checked_headers: list[tuple[bytes, bytes]] | None = None
-        """The headers of the last answer sent through this route, all checked: an answer
-        whose headers equal them, pair for pair, needs no checking (the application's hot
-        path). Never holds content-length."""
+        self.max_body_size = max_body_size
+        self.timeout = timeout
         self._parts = parts
         self._names = tuple(part.name for part in parts if part.literal is None)
         self._matches = _matches_maker(self._names)
@@ -596,22 +599,41 @@ def _leaves(node: _Node, segments: list[str], index: int, count: int) -> Iterato
         yield node.rest
 
 
+def _check_route_options(path: str, max_body_size: object, timeout: object) -> None:
+    if max_body_size is not None:
+        if type(max_body_size) is not int:
+            raise TypeError(
+                f"route {path!r}: max_body_size must be an int, not {type(max_body_size).__name__}"
+            )
+        if max_body_size < 0:
+            raise ValueError(
+                f"route {path!r}: max_body_size must be 0 or more, not {max_body_size}"
+            )
+    if timeout is not None:
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+            raise TypeError(
+                f"route {path!r}: timeout must be a number of seconds, not {type(timeout).__name__}"
+            )
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"route {path!r}: timeout must be a positive number, not {timeout}")
+
+
 # ---- routers ----------------------------------------------------------------------------------
 
 
 class _Router:
     """What the HTTP and WebSocket routers share."""
 
-    __slots__ = ("_exact_allowed", "_named", "_root", "_routes", "_static")
+    __slots__ = ("_literal_allowed", "_literals", "_named", "_root", "_routes")
 
     def __init__(self) -> None:
         self._root = _Node()
         self._routes: list[Route] = []
         self._named: dict[str, Route] = {}
-        # Fully literal templates by their exact raw bytes: checked before the trie.
-        self._static: dict[bytes, _Leaf] = {}
+        # Fully literal templates by their exact raw bytes: looked up before the trie.
+        self._literals: dict[bytes, _Leaf] = {}
         # `allowed()` of those exact paths, made when first asked; emptied by every add.
-        self._exact_allowed: dict[bytes, tuple[Route, frozenset[str]] | None] = {}
+        self._literal_allowed: dict[bytes, tuple[Route, frozenset[str]] | None] = {}
 
     def _add(
         self,
@@ -620,6 +642,8 @@ class _Router:
         name: str | None,
         methods: frozenset[str],
         keys: frozenset[str],
+        max_body_size: int | None = None,
+        timeout: float | None = None,
     ) -> Route:
         parts = _parse_template(template)
         if not _is_async_callable(handler):
@@ -640,7 +664,9 @@ class _Router:
                     raise ValueError(
                         f"route {template!r} conflicts with route {other.template!r}{on}"
                     )
-        route = Route(template, name, methods, handler, parts, len(self._routes))
+        route = Route(
+            template, name, methods, handler, parts, len(self._routes), max_body_size, timeout
+        )
         leaf = self._root.insert(parts)
         for key in keys:
             leaf[key] = route
@@ -650,28 +676,76 @@ class _Router:
             leaf["HEAD"] = route
             leaf.implicit_head = True
         if all(part.literal is not None and part.quoted == part.literal for part in parts):
-            self._static.setdefault(template.encode(), leaf)
-        self._exact_allowed.clear()
+            self._literals.setdefault(template.encode(), leaf)
+        self._literal_allowed.clear()
         self._routes.append(route)
         if name is not None:
             self._named[name] = route
         return route
 
-    def _resolve(self, key: str, raw_path: bytes) -> tuple[Route, dict[str, Any]] | None:
-        # HttpRouter.resolve has this inlined: keep the two alike.
-        leaf = self._static.get(raw_path)
+    def lookup(
+        self, key: str, raw_path: bytes
+    ) -> tuple[Route, dict[str, Any] | None, frozenset[str] | None] | None:
+        """The one route look-up: `(route, matches, None)`, `(route, None, allowed)` or None.
+
+        `key` is the HTTP method (`''` for WebSocket routes). On a match, `matches` is a new
+        dict of the converted parameters. When routes match the path but none takes `key`,
+        the first of them (for its template) and every key allowed there; None when no route
+        matches the path at all. Fully literal paths are found by their raw bytes before the
+        trie, and what they allow is kept once asked, so a literal path with a method it
+        does not take costs no walk of the trie.
+
+        Raises:
+            InvalidPath: The path has invalid percent-encoding or is not UTF-8.
+        """
+        leaf = self._literals.get(raw_path)
         if leaf is not None:
             route = leaf.get(key)
             if route is not None:
-                return route, {}
+                return route, {}, None
+            allowed = self._allowed_literal(raw_path)
+            if allowed is not None and key not in allowed[1]:
+                return allowed[0], None, allowed[1]
         if raw_path[:1] != b"/":
             return None
         segments = _segments(raw_path)
         values: list[Any] = []
         route = _find(self._root, segments, 1, len(segments), key, values)
-        if route is None:
+        if route is not None:
+            return route, route._matches(values), None
+        allowed = self._allowed_literal(raw_path) if leaf is not None else self.allowed(raw_path)
+        if allowed is None:
             return None
-        return route, route._matches(values)
+        return allowed[0], None, allowed[1]
+
+    def allowed(self, raw_path: bytes) -> tuple[Route, frozenset[str]] | None:
+        """The first route matching `raw_path` under any key, and all keys allowed there.
+
+        For HTTP, ``HEAD`` is included wherever ``GET`` is. None when no route matches.
+
+        Raises:
+            InvalidPath: The path has invalid percent-encoding or is not UTF-8.
+        """
+        if raw_path[:1] != b"/":
+            return None
+        segments = _segments(raw_path)
+        first: Route | None = None
+        keys: set[str] = set()
+        for leaf in _leaves(self._root, segments, 1, len(segments)):
+            if first is None:
+                first = leaf.first()
+            keys.update(leaf)
+        if first is None:
+            return None
+        return first, frozenset(keys)
+
+    def _allowed_literal(self, raw_path: bytes) -> tuple[Route, frozenset[str]] | None:
+        """`allowed(raw_path)` for the exact path of a fully literal route, kept once made."""
+        try:
+            return self._literal_allowed[raw_path]
+        except KeyError:
+            answer = self._literal_allowed[raw_path] = self.allowed(raw_path)
+            return answer
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of the route named `name`, with `params` converted and percent-encoded.
@@ -711,24 +785,39 @@ class HttpRouter(_Router):
         handler: HttpHandler,
         *,
         name: str | None = None,
+        max_body_size: int | None = None,
+        timeout: float | None = None,
     ) -> Route:
         """Route requests for `path` with any of `methods` to `handler`.
 
         A route with ``GET`` also answers ``HEAD``, unless a ``HEAD`` route of the same shape
         exists (added before or after).
 
+        Args:
+            methods: The HTTP methods, e.g. ``{'GET', 'POST'}``.
+            path: The path template.
+            handler: ``async def handler(scope, info, matches, content)``.
+            name: The route's name, for ``url_for``.
+            max_body_size: Request bodies larger than this many bytes are answered 413, in
+                place of the application's limit (None: the application's).
+            timeout: Seconds the request may take, in place of the application's limit
+                (None: the application's). Stored on the route (``route.timeout``);
+                not yet enforced by core.
+
         Raises:
             ValueError: The template is invalid, the route conflicts with another of the same
-                shape on one of its methods, or the name is taken.
-            TypeError: The handler is not async, or `methods` is not a set of strings.
+                shape on one of its methods, the name is taken, or an option is out of range.
+            TypeError: The handler is not async, `methods` is not a set of strings, or an
+                option has the wrong type.
         """
+        _check_route_options(path, max_body_size, timeout)
         given: object = methods  # a str is iterable too: {'G', 'E', 'T'} is never meant
         if isinstance(given, (str, bytes)) or not all(isinstance(m, str) for m in methods):
             raise TypeError(f"methods must be a set of str, like {{'GET'}}, not {methods!r}")
         upper = frozenset(method.upper() for method in methods)
         if not upper:
             raise ValueError(f"route {path!r} needs at least one method")
-        route = self._add(path, handler, name, upper, upper)
+        route = self._add(path, handler, name, upper, upper, max_body_size, timeout)
         if self._wrap is not None:
             route.call = self._wrap(handler)
         return route
@@ -739,54 +828,10 @@ class HttpRouter(_Router):
         Raises:
             InvalidPath: The path has invalid percent-encoding or is not UTF-8.
         """
-        leaf = self._static.get(raw_path)
-        if leaf is not None:
-            route = leaf.get(method)
-            if route is not None:
-                return route, {}
-        if raw_path[:1] != b"/":
+        found = self.lookup(method, raw_path)
+        if found is None or found[1] is None:
             return None
-        segments = _segments(raw_path)
-        values: list[Any] = []
-        route = _find(self._root, segments, 1, len(segments), method, values)
-        if route is None:
-            return None
-        return route, route._matches(values)
-
-    def allowed(self, raw_path: bytes) -> tuple[Route, frozenset[str]] | None:
-        """The first route matching `raw_path` under any method, and all methods allowed there.
-
-        ``HEAD`` is included wherever ``GET`` is. None when no route matches the path.
-
-        Raises:
-            InvalidPath: The path has invalid percent-encoding or is not UTF-8.
-        """
-        if raw_path[:1] != b"/":
-            return None
-        segments = _segments(raw_path)
-        first: Route | None = None
-        methods: set[str] = set()
-        for leaf in _leaves(self._root, segments, 1, len(segments)):
-            if first is None:
-                first = leaf.first()
-            methods.update(leaf)
-        if first is None:
-            return None
-        return first, frozenset(methods)
-
-    def exact_allowed(self, raw_path: bytes) -> tuple[Route, frozenset[str]] | None:
-        """`allowed(raw_path)` for the exact path of a fully literal route, kept once made.
-
-        Lets a request whose method is not among them be answered 405 without walking the
-        trie (a preflight's OPTIONS on a GET route, say). None for other paths.
-        """
-        if raw_path not in self._static:
-            return None
-        try:
-            return self._exact_allowed[raw_path]
-        except KeyError:
-            answer = self._exact_allowed[raw_path] = self.allowed(raw_path)
-            return answer
+        return found[0], found[1]
 
     def set_wrapper(self, wrap: Callable[[HttpHandler], HttpHandler] | None) -> None:
         """Make every route's `call` `wrap(handler)`, now and for routes added later.
@@ -823,7 +868,10 @@ class WebSocketRouter(_Router):
         Raises:
             InvalidPath: The path has invalid percent-encoding or is not UTF-8.
         """
-        return self._resolve(_WS_KEY, raw_path)
+        found = self.lookup(_WS_KEY, raw_path)
+        if found is None or found[1] is None:
+            return None
+        return found[0], found[1]
 
     def __repr__(self) -> str:
         return f"<WebSocketRouter with {len(self._routes)} routes>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, MutableMapping
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 # ASGI
 Scope: TypeAlias = MutableMapping[str, Any]
@@ -39,9 +39,32 @@ HttpMiddleware: TypeAlias = Callable[
 ]
 LifespanHandler: TypeAlias = Callable[[Scope, Info, Message], Awaitable[None]]
 
+
+@runtime_checkable
+class BindableMiddleware(Protocol):
+    """Tuple middleware that can close over its inner handler once, when the chain is composed.
+
+    Core composes the chain once; for such middleware it calls `bind_handler(inner)` and uses
+    what it returns as the layer, which saves a call per request. Called as plain middleware,
+    it behaves the same. `catches_http_error` says that the handler `bind_handler` returns
+    turns an `HttpError` raised inside it into its response (`error.as_response()`) itself, so
+    core adds no layer for that when this middleware is innermost. `bareasgi.bindable(...)`
+    makes one from a `bind_handler` function.
+    """
+
+    catches_http_error: bool
+
+    async def __call__(
+        self, scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
+    ) -> HttpResponse: ...
+
+    def bind_handler(self, handler: HttpHandler) -> HttpHandler: ...
+
+
 __all__ = [
     "ASGIApp",
     "ASGIWrapper",
+    "BindableMiddleware",
     "Body",
     "Content",
     "Header",

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import copy
+import gc
+import logging
+import sys
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from types import CodeType, FrameType, ModuleType
 from typing import Any, cast
 
 import pytest
@@ -22,6 +27,7 @@ from cors_helpers import (
 from bareasgi import (
     Application,
     Content,
+    HttpError,
     HttpHandler,
     HttpResponse,
     Info,
@@ -30,6 +36,7 @@ from bareasgi import (
 )
 from bareasgi.testing import TestClient
 from bareasgi_cors import CorsConfigError, CorsOptions, CorsPolicy, add_cors_middleware
+from bareasgi_cors.policy import _ANSWERS_MAX as PREFLIGHT_CACHE_BOUND
 from bareasgi_cors.policy import merge_headers, with_headers
 
 # ---- actual requests --------------------------------------------------------------------------
@@ -228,6 +235,80 @@ async def test_the_handlers_header_list_is_never_written_to() -> None:
     assert before == SHARED_HEADERS
 
 
+# ---- what the policy keeps ---------------------------------------------------------------------
+# Everything reachable from the policy and its middleware: attributes, slots, closure cells,
+# bound methods, defaults and containers, whatever the middleware's shape (a closure with
+# attributes or an object with `bind_handler`). The walk stops at what is shared with the rest
+# of the process — modules and their globals, classes, code, loggers, event loops — and at the
+# application and handlers a test names, so it sees only state of CORS's own.
+
+_SHARED_TYPES = (type, ModuleType, CodeType, FrameType, logging.Logger, asyncio.AbstractEventLoop)
+_CONTAINERS = (dict, list, set, frozenset, tuple, bytearray, deque)
+_WALK_LIMIT = 200_000
+
+
+def _cors_roots(policy: CorsPolicy, *handlers: HttpHandler) -> list[object]:
+    roots: list[object] = [policy, policy.middleware]
+    bind = getattr(policy.middleware, "bind_handler", None)
+    if bind is not None:
+        roots.extend(bind(handler) for handler in handlers)
+    return roots
+
+
+def _reachable(roots: Iterable[object], *stops: object) -> list[object]:
+    """Every object reachable from `roots` through `gc.get_referents`, depth first, in a
+    deterministic order, except shared ones (see above) and `stops`."""
+    stop = {id(module.__dict__) for module in list(sys.modules.values()) if module is not None}
+    stop.update(id(obj) for obj in stops)
+    seen: set[int] = set()
+    found: list[object] = []
+    pending = list(reversed(list(roots)))
+    while pending:
+        obj = pending.pop()
+        if id(obj) in seen or id(obj) in stop or isinstance(obj, _SHARED_TYPES):
+            continue
+        seen.add(id(obj))
+        found.append(obj)
+        assert len(found) < _WALK_LIMIT, "the walk left CORS's own objects"
+        pending.extend(reversed(gc.get_referents(obj)))
+    return found
+
+
+def _dump(found: list[object]) -> list[tuple[str, object]]:
+    """What the walk found, comparable across time: each object's type and its value when it
+    is a leaf, its length when it is a container."""
+    dumped: list[tuple[str, object]] = []
+    for obj in found:
+        if isinstance(obj, _CONTAINERS):
+            dumped.append((type(obj).__name__, len(obj)))
+        elif isinstance(obj, bytes | str | int | float | bool | None):
+            dumped.append((type(obj).__name__, obj))
+        else:
+            dumped.append((type(obj).__name__, None))
+    return dumped
+
+
+def test_the_walk_sees_into_closures_and_slots() -> None:
+    kept: dict[bytes, int] = {b"k": 1}
+
+    def outer() -> Callable[[], int]:
+        def inner() -> int:
+            return kept[b"k"]
+
+        return inner
+
+    class Slotted:
+        __slots__ = ("getter",)
+
+        def __init__(self) -> None:
+            self.getter = kept.get
+
+    found = _reachable([outer(), Slotted()])
+    assert any(obj is kept for obj in found)
+    assert b"k" in found
+    assert not any(isinstance(obj, ModuleType) for obj in found)
+
+
 @pytest.mark.parametrize("origins", [[GOOD], ["*"]])
 async def test_what_the_policy_keeps_is_never_written_to(origins: list[str]) -> None:
     async def stamp(
@@ -245,18 +326,138 @@ async def test_what_the_policy_keeps_is_never_written_to(origins: list[str]) -> 
     policy = add_cors_middleware(app, allow_origins=origins, expose_headers=["x-a"])
     app._middlewares.reverse()  # the stamp outside CORS
     app.http_router.add({"GET"}, "/", hello)
-    kept = copy.deepcopy(
-        [getattr(policy, name) for name in policy.__slots__ if name.startswith("_")]
-    )
+
+    async def one_round(client: TestClient) -> None:
+        for headers in ({"origin": GOOD}, {"origin": EVIL}, {}):
+            for path in ("/", "/missing"):
+                response = await client.get(path, headers=headers)
+                assert response.headers.get_list("x-stamp") == ["1"]
+            answer = await preflight(client, "/", origin=headers.get("origin", GOOD))
+            assert answer.headers.get_list("x-stamp") == ["1"]
+
     async with TestClient(app) as client:
+        await one_round(client)  # caches filled for these requests
+        kept = _dump(_reachable(_cors_roots(policy, hello), app, hello, stamp))
         for _ in range(3):
-            for headers in ({"origin": GOOD}, {"origin": EVIL}, {}):
-                for path in ("/", "/missing"):
-                    response = await client.get(path, headers=headers)
-                    assert response.headers.get_list("x-stamp") == ["1"]
-                answer = await preflight(client, "/", origin=headers.get("origin", GOOD))
-                assert answer.headers.get_list("x-stamp") == ["1"]
-    assert kept == [getattr(policy, name) for name in policy.__slots__ if name.startswith("_")]
+            await one_round(client)
+        again = _dump(_reachable(_cors_roots(policy, hello), app, hello, stamp))
+    assert again == kept
+
+
+def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Scope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+async def _no_body() -> AsyncIterator[bytes]:
+    yield b""
+
+
+async def _varied(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    """A different answer for each path: the shapes CORS decorates each way it can."""
+    number = int(scope["path"].rsplit("/", 1)[1])
+    mine = (b"x-n", str(number).encode())
+    match number % 5:
+        case 0:
+            return 200, [(b"content-type", b"text/plain"), mine], b"ok"
+        case 1:
+            return 200, [(b"vary", b"accept-encoding"), mine], b"ok"
+        case 2:
+            raise HttpError(418, b"teapot", [mine])
+        case 3:
+            return 204
+        case _:
+            return 200, [mine], b"ok", None
+
+
+async def _requests(policy: CorsPolicy, bound: HttpHandler | None, numbers: range) -> None:
+    """Distinct origins, paths and requested headers for every number: actual requests and
+    preflights, allowed and refused, through the middleware and what it binds."""
+    info: Info = {}
+    for number in numbers:
+        path = f"/p/{number}"
+        allowed = f"https://n{number}.example.org".encode()
+        evil = f"https://e{number}.evil.net".encode()
+        method = b"PUT" if number % 2 else b"DELETE"
+        asked = f"content-type,x-h{number}".encode()  # as browsers send it
+        good = GOOD.encode()
+        requests = [
+            ("GET", [(b"origin", allowed)]),
+            ("GET", [(b"origin", evil), (b"x-n", asked)]),
+            ("GET", [(b"origin", good)]),
+            ("GET", []),
+            ("GET", [(b"origin", good), (b"origin", allowed)]),
+            (
+                "OPTIONS",
+                [
+                    (b"origin", good),
+                    (b"access-control-request-method", method),
+                    (b"access-control-request-headers", asked),
+                ],
+            ),
+            ("OPTIONS", [(b"origin", allowed), (b"access-control-request-method", method)]),
+            ("OPTIONS", [(b"origin", evil), (b"access-control-request-method", method)]),
+            ("OPTIONS", [(b"origin", good)]),
+        ]
+        for turn, (verb, headers) in enumerate(requests):
+            scope = _scope(verb, path, headers)
+            if bound is not None and (number + turn) % 2:
+                response = await bound(scope, info, {}, _no_body())
+            else:
+                response = await policy.middleware(scope, info, {}, _no_body(), _varied)
+            assert response is not None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {
+            "allow_origins": (GOOD, OTHER),
+            "allow_origin_regex": r"https://n[0-9]+\.example\.org",
+            "allow_methods": ("GET", "PUT", "DELETE"),
+            "allow_headers": ("*",),
+            "allow_credentials": True,
+            "expose_headers": ("x-n",),
+        },
+        {"allow_origins": ("*",), "allow_methods": ("*",), "allow_headers": ("*",)},
+    ],
+    ids=["exact-and-regex", "any-origin"],
+)
+async def test_no_state_grows_past_its_bound_however_many_requests(
+    options: dict[str, Any],
+) -> None:
+    # Each round asks with origins, paths and requested headers never seen before, more of
+    # them than the preflight cache may keep (PREFLIGHT_CACHE_BOUND, policy.py's bound on
+    # answers kept). Once that cache is full, nothing reachable from the policy may grow.
+    policy = CorsPolicy(CorsOptions(**options))
+    bind = getattr(policy.middleware, "bind_handler", None)
+    bound: HttpHandler | None = bind(_varied) if bind is not None else None
+    roots = [policy, policy.middleware, *([bound] if bound is not None else [])]
+    rounds = 2 * PREFLIGHT_CACHE_BOUND
+    await _requests(policy, bound, range(rounds))
+    first = _reachable(roots, _varied)
+    first_sizes = [len(obj) for obj in first if isinstance(obj, _CONTAINERS)]
+    await _requests(policy, bound, range(rounds, 3 * rounds))
+    second = _reachable(roots, _varied)
+    second_sizes = [len(obj) for obj in second if isinstance(obj, _CONTAINERS)]
+
+    assert max(second_sizes) <= PREFLIGHT_CACHE_BOUND
+    assert (len(second), sum(second_sizes)) == (len(first), sum(first_sizes))
+    if "allow_origin_regex" in options:
+        # The walk does reach the preflight cache, a closure's dict: full, not beyond.
+        assert PREFLIGHT_CACHE_BOUND in first_sizes
 
 
 async def test_errors_404_and_405_carry_cors_headers() -> None:

@@ -70,7 +70,8 @@ def test_unknown_name_lists_installed_plugins() -> None:
     message = str(caught.value)
     assert "greeter" in message
     assert "sample" in message
-    assert "pip install bareasgi-cros" in message
+    assert "Did you mean 'cors'?" in message
+    assert "pip install" not in message
 
 
 def test_invalid_options_all_reported_naming_plugin_and_option() -> None:

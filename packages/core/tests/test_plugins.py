@@ -29,7 +29,7 @@ from bareasgi import (
     text_writer,
 )
 from bareasgi.__main__ import list_plugins
-from bareasgi.plugins import installed_plugins
+from bareasgi.plugins import family_extras, installed_plugins
 from bareasgi.testing import TestClient
 from bareasgi.types import ASGIApp, HttpMiddleware, Receive, Send
 
@@ -200,13 +200,27 @@ def test_options_given_to_a_plugin_without_options_are_refused() -> None:
         Application(plugins={Tagger("t", []): {"x": 1}})
 
 
-def test_unknown_plugin_name_lists_what_is_installed_and_how_to_install() -> None:
+def test_unknown_plugin_name_lists_what_is_installed_and_never_a_lookalike_to_install() -> None:
     with pytest.raises(PluginError) as caught:
         Application(plugins={"no-such-plugin": {}})
     message = str(caught.value)
     assert "unknown plugin 'no-such-plugin'" in message
     assert "installed plugins are:" in message
-    assert "pip install bareasgi-no-such-plugin" in message
+    # The public index holds unrelated packages with this family's names: a typosquatting trap.
+    assert "pip install" not in message
+    assert "bareasgi-no-such-plugin" not in message
+    extras = family_extras()
+    assert extras  # core declares its plugins' extras
+    for extra in extras:
+        assert f"bareasgi[{extra}]" in message
+
+
+def test_unknown_plugin_name_suggests_the_closest_names() -> None:
+    with pytest.raises(PluginError) as caught:
+        Application(plugins={"promethues": {}})
+    message = str(caught.value)
+    assert "Did you mean 'prometheus'?" in message
+    assert "pip install" not in message
 
 
 def test_a_hook_that_matches_no_spec_is_refused() -> None:

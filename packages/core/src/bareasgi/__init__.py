@@ -13,9 +13,11 @@ from .hookspecs import hookimpl
 from .plugins import (
     EnabledPlugin,
     PluginError,
+    PluginNotEnabledError,
     PluginOptionsError,
     RouteSpec,
     WebSocketRouteSpec,
+    plugin_state,
 )
 from .routing import HttpRouter, Route, WebSocketRouter
 from .streaming import (
@@ -64,6 +66,7 @@ __all__ = [
     "LifespanHandler",
     "Matches",
     "PluginError",
+    "PluginNotEnabledError",
     "PluginOptionsError",
     "Route",
     "RouteSpec",
@@ -77,6 +80,7 @@ __all__ = [
     "bytes_writer",
     "final_status",
     "hookimpl",
+    "plugin_state",
     "text_reader",
     "text_writer",
 ]

@@ -19,7 +19,7 @@ from ._http import (
     unpack_response,
 )
 from .errors import ClientDisconnected, HttpError, InvalidPath
-from .plugins import Plugins, PluginsSpec, implemented_hooks
+from .plugins import APP_KEY, Plugins, PluginsSpec, implemented_hooks
 from .routing import HttpRouter, Route, WebSocketRouter, split_path
 from .types import (
     ASGIApp,
@@ -41,8 +41,6 @@ from .websockets import CONNECTED, CONNECTING, WebSocket
 
 LOGGER: Final = logging.getLogger("bareasgi")
 
-APP_KEY: Final = "bareasgi.app"
-"""Scope key holding the `Application` serving the request (HTTP and WebSocket)."""
 ROUTE_KEY: Final = "bareasgi.route"
 """Scope key holding the matched `Route` (its `.template` labels metrics); absent on a 404."""
 ALLOW_KEY: Final = "bareasgi.allow"
@@ -126,8 +124,10 @@ class Application:
             self.add_asgi_wrapper(wrapper)
         self._exit_stack: AsyncExitStack | None = None
         self._lifespan_seen = False
-        self.plugins = Plugins(self, plugins)
-        """The enabled plugins, in order: `app.plugins['name'].state` is a plugin's state."""
+        self.plugins = Plugins(self)
+        """The enabled plugins, in order; `app.plugins.state(name, kind)` is a plugin's state.
+        There before any plugin hook runs."""
+        self.plugins.enable_all(plugins)
 
     # ---- building ---------------------------------------------------------------------------
 
@@ -258,6 +258,7 @@ class Application:
         """Compose the middleware chain and ASGI wrappers; called once, at the first event."""
         if self._started:
             return
+        self.plugins.results("bareasgi_start")
         plugin_middlewares = [mw for _, mw in self.plugins.results("bareasgi_middleware")]
         plugin_wrappers = [wrap for _, wrap in self.plugins.results("bareasgi_asgi_wrapper")]
         middlewares = (*plugin_middlewares, *self._middlewares)

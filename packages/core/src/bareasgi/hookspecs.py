@@ -14,9 +14,14 @@ Hooks, in the order they are called:
 1. `bareasgi_options_class` and `bareasgi_check_options` — configuration, at construction.
 2. `bareasgi_setup` — the plugin builds its state, at construction.
 3. `bareasgi_routes` — HTTP and WebSocket routes, added at construction.
-4. `bareasgi_middleware` and `bareasgi_asgi_wrapper` — composed once, at start-up.
-5. `bareasgi_lifespan` — entered at lifespan startup, exited at shutdown.
-6. `bareasgi_template_globals` — called by a templating plugin, not by core.
+4. `bareasgi_start` — once every plugin is set up, at start-up, before anything is composed.
+5. `bareasgi_middleware` and `bareasgi_asgi_wrapper` — composed once, at start-up.
+6. `bareasgi_lifespan` — entered at lifespan startup, exited at shutdown.
+7. `bareasgi_template_globals` — called by a templating plugin, at `bareasgi_start`.
+
+Core resolves each hook's implementations once, when a plugin is enabled, and calls them
+itself in the application's plugin order: pluggy's `tryfirst`, `trylast` and `firstresult`
+decide nothing (each plugin has at most one implementation of a hook).
 """
 
 from __future__ import annotations
@@ -116,6 +121,22 @@ def bareasgi_routes(plugin: EnabledPlugin) -> Iterable[RouteSpec | WebSocketRout
 
 
 @hookspec
+def bareasgi_start(plugin: EnabledPlugin) -> None:
+    """Work that needs every plugin set up and every route added (e.g. collecting other
+    plugins' template globals).
+
+    Called once per enabled plugin at start-up (lifespan startup, or the first request when
+    the server sends no lifespan), in plugin order, before any middleware or ASGI wrapper is
+    asked for. An exception fails the start-up.
+
+    :param plugin: The enabled plugin.
+
+    firstresult: no. Since 0.1.
+    """
+    raise NotImplementedError  # pragma: no cover - a specification
+
+
+@hookspec
 def bareasgi_middleware(plugin: EnabledPlugin) -> HttpMiddleware | None:
     """Tuple middleware `(scope, info, matches, content, handler) -> response`.
 
@@ -175,8 +196,9 @@ def bareasgi_template_globals(plugin: EnabledPlugin) -> Mapping[str, Any] | None
     """Globals and filters a plugin offers to templates (e.g. `static_url`, `url_for`).
 
     Called by a templating plugin, not by core, through
-    `app.plugin_results('bareasgi_template_globals')`: once, when it builds its environment,
-    getting each enabled plugin's answer in plugin order (later names win on a clash).
+    `app.plugin_results('bareasgi_template_globals')`: once, from its `bareasgi_start` (when
+    every plugin is set up), getting each enabled plugin's answer in plugin order (later names
+    win on a clash).
     Names starting with `filter:` are registered as filters, without the prefix.
 
     :param plugin: The enabled plugin.

@@ -387,7 +387,7 @@ class Plugins:
         return f"<Plugins {self.names()!r}>"
 
 
-def plugin_state(target: Application | Scope, name: str, kind: type[T]) -> T:
+def plugin_state[T](target: Application | Scope, name: str, kind: type[T]) -> T:
     """The state of plugin `name` on an application, or on the one serving a request's scope.
 
     Raises:

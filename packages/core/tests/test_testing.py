@@ -127,20 +127,24 @@ async def test_request_body_streams_with_more_body_flags() -> None:
 
 async def test_receive_blocks_after_the_body_until_the_response_is_complete() -> None:
     seen: list[str] = []
+    client_has_a = asyncio.Event()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await read_body(receive)
         waiting = asyncio.ensure_future(receive())
         await start(send)
         await body(send, b"a", more=True)
-        for _ in range(5):
-            await asyncio.sleep(0)
+        # The client has read the first chunk: the response is under way, not complete.
+        await asyncio.wait_for(client_has_a.wait(), 10)
         seen.append(f"done early: {waiting.done()}")
         await body(send, b"b")
         seen.append((await waiting)["type"])
 
-    async with TestClient(app, lifespan=False) as client:
-        assert (await client.get("/")).content == b"ab"
+    async with TestClient(app, lifespan=False) as client, client.stream("GET", "/") as response:
+        chunks = response.aiter_raw()
+        assert await anext(chunks) == b"a"
+        client_has_a.set()
+        assert b"".join([chunk async for chunk in chunks]) == b"b"
     assert seen == ["done early: False", "http.disconnect"]
 
 

@@ -74,12 +74,17 @@ def _json(data: Any) -> HttpResponse:
     return 200, [(b"content-type", b"application/json")], json.dumps(data).encode()
 
 
+TRACKED: Final = ("/upload/", "/endless/")
+"""Paths whose ASGI call records `asgi-done` when it returns."""
+
+
 def track_uploads(inner: ASGIApp) -> ASGIApp:
-    """Record when the application's ASGI call for `/upload/{token}` has returned."""
+    """Record when the application's ASGI call for `/upload/{token}` or `/endless/{token}`
+    has returned: after that, nothing of the request runs any more."""
 
     async def tracked(scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if not path.startswith("/upload/"):
+        if not path.startswith(TRACKED):
             await inner(scope, receive, send)
             return
         try:

@@ -4,7 +4,9 @@ With `PROMETHEUS_MULTIPROC_DIR` set in the server's environment the plugin runs 
 multiprocess mode (the option is left to its default, which follows the variable). Every
 response carries `x-pid`, the worker that answered, so the tests know which worker served
 what. `/pid?gate=FILE` blocks the worker's event loop until FILE exists (bounded): while one
-worker is held so, new connections can only be served by the other.
+worker is held so, new connections can only be served by the other. `/asgi-calls`, answered
+by an ASGI wrapper outside everything measured, gives how many other HTTP calls the worker is
+still running: once 0, no earlier request of it can count anything any more.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import parse_qs
 
 from bareasgi import (
     Application,
+    ASGIApp,
     Content,
     HttpHandler,
     HttpResponse,
@@ -27,6 +30,7 @@ from bareasgi import (
     Scope,
     text_writer,
 )
+from bareasgi.types import Receive, Send
 
 TEXT: Final = [(b"content-type", b"text/plain")]
 PID: Final = str(os.getpid()).encode()
@@ -44,7 +48,29 @@ async def tag_pid(
     return cast(HttpResponse, (status, [*(headers or []), (b"x-pid", PID)], *rest))
 
 
-app = Application(middlewares=[tag_pid], plugins={"prometheus": {}})
+_running: list[int] = [0]
+
+
+def count_calls(inner: ASGIApp) -> ASGIApp:
+    """Answer `/asgi-calls` with the number of HTTP calls running besides it."""
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await inner(scope, receive, send)
+        elif scope["path"] == "/asgi-calls":
+            await send({"type": "http.response.start", "status": 200, "headers": TEXT})
+            await send({"type": "http.response.body", "body": str(_running[0]).encode()})
+        else:
+            _running[0] += 1
+            try:
+                await inner(scope, receive, send)
+            finally:
+                _running[0] -= 1
+
+    return counted
+
+
+app = Application(middlewares=[tag_pid], plugins={"prometheus": {}}, asgi_wrappers=[count_calls])
 
 
 @app.on_http_request({"GET"}, "/users/{user_id:int}")

@@ -874,6 +874,16 @@ async def test_a_client_that_goes_away_stops_the_read_and_closes_the_file(
         real_close(self)
 
     monkeypatch.setattr(FileBody, "_close", recording_close)
+    # The body closes its file once no read is in flight: after that, nothing can read it.
+    file_closed = threading.Event()
+    real_os_close = os.close
+
+    def recording_os_close(fd: int) -> None:
+        real_os_close(fd)
+        if any(body._fd == fd for body in closed):
+            file_closed.set()
+
+    monkeypatch.setattr(os, "close", recording_os_close)
     open_before = len(os.listdir("/proc/self/fd"))
     async with served(public, chunk_size=4096) as client:
         async with client.stream("GET", "/static/big.bin") as response:
@@ -881,11 +891,11 @@ async def test_a_client_that_goes_away_stops_the_read_and_closes_the_file(
                 break  # leaving the block disconnects
         await client.wait_for_app_tasks()
         assert closed
-        # Reads stop: at most the chunk sent, the one read ahead, and one in flight.
-        assert len(reads) < 10
+        assert await asyncio.to_thread(file_closed.wait, 10), "the file was never closed"
+        # Reads stopped: at most the chunk sent, the one read ahead, and one in flight.
         count = len(reads)
-        await asyncio.sleep(0.05)
-        assert len(reads) == count
+        assert count < 10
+    assert len(reads) == count
     assert len(os.listdir("/proc/self/fd")) <= open_before
 
 

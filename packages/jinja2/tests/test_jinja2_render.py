@@ -18,7 +18,9 @@ import jinja2
 import pytest
 from jinja2_support import INTERNAL_ERROR_BODY, TEMPLATES, call, page_handler, plugin_app
 
+import bareasgi_jinja2.plugin
 from bareasgi import (
+    APP_KEY,
     Application,
     Content,
     EnabledPlugin,
@@ -26,22 +28,24 @@ from bareasgi import (
     HttpResponse,
     Info,
     Matches,
+    PluginError,
+    PluginNotEnabledError,
     PluginOptionsError,
     Scope,
 )
 from bareasgi.options import describe_options
 from bareasgi.testing import TestClient
 from bareasgi_jinja2 import (
-    RENDERER_KEY,
+    PLUGIN_NAME,
+    Jinja2Options,
     Renderer,
     TemplateStream,
     add_jinja2,
     create_environment,
-    get_renderer,
+    jinja2_state,
     render_template,
     template,
 )
-from bareasgi_jinja2.plugin import Jinja2Options
 
 HTML = "text/html; charset=utf-8"
 LOGGER = "bareasgi_jinja2"
@@ -192,23 +196,32 @@ async def test_the_template_decorator() -> None:
     assert away.headers["location"] == "/hello/back"
 
 
-async def test_get_renderer_from_the_scope() -> None:
+@pytest.mark.parametrize("make", [plugin_app, added_app], ids=["plugin", "add_jinja2"])
+async def test_jinja2_state_from_the_app_and_the_scope(make: Any) -> None:
     seen: list[Renderer] = []
 
     async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
-        seen.append(get_renderer(scope))
+        seen.append(jinja2_state(scope))
         return 204
 
-    app = plugin_app({"/t": handler})
+    app = make()
+    app.http_router.add({"GET"}, "/t", handler)
+    renderer = jinja2_state(app)
+    assert renderer is app.plugins[PLUGIN_NAME].state
+    assert isinstance(renderer, Renderer)
     async with TestClient(app) as client:
-        await client.get("/t")
-    assert seen == [app.plugins["jinja2"].state]
+        assert (await client.get("/t")).status_code == 204
+    assert seen == [renderer]
     assert seen[0].app is app
 
 
 async def test_without_jinja2_enabled(caplog: pytest.LogCaptureFixture) -> None:
-    with pytest.raises(RuntimeError, match=r"jinja2.*add_jinja2"):
-        get_renderer({})
+    with pytest.raises(PluginNotEnabledError, match="'jinja2' plugin"):
+        jinja2_state({})
+    with pytest.raises(PluginNotEnabledError, match="'jinja2' plugin is not enabled"):
+        jinja2_state(Application())
+    with pytest.raises(PluginNotEnabledError, match="'jinja2' plugin is not enabled"):
+        jinja2_state({APP_KEY: Application()})
     app = Application()
     app.http_router.add({"GET"}, "/t", page_handler("page.html"))
     async with TestClient(app) as client:
@@ -503,7 +516,20 @@ async def test_add_jinja2_collects_globals_from_enabled_plugins() -> None:
     app.http_router.add({"GET"}, "/page/{name}", page_handler("page.html"), name="page")
     app.http_router.add({"GET"}, "/t", page_handler("globals.html", name="x"))
     renderer = add_jinja2(app, TEMPLATES)
+    app.start()  # installs the globals (`bareasgi_start`)
     renderer.install_globals()  # once only: nothing changes
+    async with TestClient(app) as client:
+        response = await client.get("/t")
+    assert response.text == "HELLO X! /page/a%20b /static/app.css"
+
+
+async def test_add_jinja2_collects_globals_of_plugins_enabled_after_it() -> None:
+    app = Application()
+    app.http_router.add({"GET"}, "/page/{name}", page_handler("page.html"), name="page")
+    app.http_router.add({"GET"}, "/t", page_handler("globals.html", name="x"))
+    add_jinja2(app, TEMPLATES)
+    app.plugins.enable(STATIC)
+    app.plugins.enable(SHOUTER)
     async with TestClient(app) as client:
         response = await client.get("/t")
     assert response.text == "HELLO X! /page/a%20b /static/app.css"
@@ -608,6 +634,7 @@ def test_options_are_documented() -> None:
         "buffer_size",
         "chunk_size",
         "content_types",
+        "environment",
     ]
     assert all(row[3] for row in rows)
 
@@ -672,16 +699,85 @@ async def test_an_environment_that_caches_nothing(tmp_path: Path) -> None:
     assert not renderer._loaded
 
 
-async def test_the_renderer_is_under_a_namespaced_key() -> None:
+async def test_the_renderer_is_found_through_the_namespaced_app_key() -> None:
     keys: list[str] = []
+    apps: list[object] = []
 
     async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
         keys.extend(key for key in scope if key.startswith("bareasgi_jinja2"))
-        return 204
+        apps.append(scope[APP_KEY])
+        return await render_template(scope, "notes.txt", {"name": "n"})
 
-    async with TestClient(plugin_app({"/t": handler})) as client:
-        await client.get("/t")
-    assert keys == [RENDERER_KEY]
+    app = plugin_app({"/t": handler})
+    async with TestClient(app) as client:
+        assert (await client.get("/t")).text == "Hello, n!"
+    assert keys == []  # the plugin writes nothing into the scope: core's `bareasgi.app` is enough
+    assert apps == [app]
+
+
+# ---- the plugin shape: add_jinja2 is the plugin, no middleware ----------------------------------
+
+
+@pytest.mark.parametrize("make", [plugin_app, added_app], ids=["plugin", "add_jinja2"])
+async def test_jinja2_adds_no_middleware(make: Any) -> None:
+    app = make()
+    app.start()
+    assert app.middlewares == ()
+    assert app.plugin_results("bareasgi_middleware") == []
+    assert app.plugin_results("bareasgi_asgi_wrapper") == []
+    routes = list(app.http_router)
+    assert routes
+    assert all(route.call is route.handler for route in routes)  # nothing wraps a handler
+    async with TestClient(app) as client:
+        assert "Hello, x!" in (await client.get("/page/x")).text
+
+
+async def test_add_jinja2_enables_the_plugin() -> None:
+    app = added_app(enable_async=False, buffer_size=100, content_types={"txt": "text/x-notes"})
+    enabled = app.plugins[PLUGIN_NAME]
+    assert enabled.plugin is bareasgi_jinja2.plugin
+    assert bareasgi_jinja2.plugin.name == PLUGIN_NAME
+    assert enabled.options == Jinja2Options(
+        directory=str(TEMPLATES),
+        enable_async=False,
+        buffer_size=100,
+        content_types={"txt": "text/x-notes"},
+    )
+    renderer = jinja2_state(app)
+    assert not renderer.environment.is_async
+    assert renderer.buffer_size == 100
+    with pytest.raises(PluginError, match="'jinja2' is enabled twice"):
+        add_jinja2(app, TEMPLATES)
+    app.start()
+    with pytest.raises(RuntimeError, match="started"):
+        add_jinja2(app, TEMPLATES)
+
+
+def test_add_jinja2_and_the_plugin_build_the_same_renderer() -> None:
+    options: dict[str, Any] = {
+        "enable_async": False,
+        "auto_reload": False,
+        "chunk_size": 7,
+        "buffer_size": 9,
+    }
+    by_name = plugin_app(**options)
+    added = added_app(**options)
+    assert by_name.plugins[PLUGIN_NAME].options == added.plugins[PLUGIN_NAME].options
+    for app in (by_name, added):
+        renderer = jinja2_state(app)
+        assert (renderer.buffer_size, renderer.chunk_size) == (9, 7)
+        assert not renderer.environment.auto_reload
+        assert "url_for" in renderer.environment.globals
+
+
+def test_the_environment_option(tmp_path: Path) -> None:
+    env = create_environment(TEMPLATES, enable_async=False)
+    app = Application(plugins={"jinja2": {"environment": env}})
+    assert jinja2_state(app).environment is env
+    with pytest.raises(PluginOptionsError, match="'directory' or option 'environment', not both"):
+        Application(plugins={"jinja2": {"environment": env, "directory": str(TEMPLATES)}})
+    with pytest.raises(PluginOptionsError, match="option 'environment' must be"):
+        Application(plugins={"jinja2": {"environment": "templates"}})
 
 
 # ---- the README ---------------------------------------------------------------------------------
@@ -697,7 +793,8 @@ async def test_the_readme_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     plugin_made = namespace["app"]
     exec(blocks[1], namespace)
     added = namespace["app"]
-    assert len(added.middlewares) == 1  # add_jinja2 added its middleware
+    assert added.middlewares == ()  # add_jinja2 adds no middleware
+    assert jinja2_state(added) is added.plugins["jinja2"].state
     namespace["app"] = plugin_made  # the decorator example adds a route to the first app
     exec(blocks[2], namespace)
     async with TestClient(plugin_made) as client:

@@ -22,24 +22,25 @@ from ._environment import (
 from ._render import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_CHUNK_SIZE,
-    RENDERER_KEY,
+    PLUGIN_NAME,
     Renderer,
     TemplateHandler,
     TemplateStream,
-    add_jinja2,
-    get_renderer,
+    jinja2_state,
     render_template,
     template,
     template_location,
 )
+from .plugin import Jinja2Options, add_jinja2
 
 __all__ = [
     "DEFAULT_AUTOESCAPE_EXTENSIONS",
     "DEFAULT_BUFFER_SIZE",
     "DEFAULT_CHUNK_SIZE",
-    "RENDERER_KEY",
+    "PLUGIN_NAME",
     "TEMPLATE_SUFFIXES",
     "CoalescingCodeGenerator",
+    "Jinja2Options",
     "Renderer",
     "TemplateEnvironment",
     "TemplateHandler",
@@ -47,7 +48,7 @@ __all__ = [
     "add_jinja2",
     "content_type_for",
     "create_environment",
-    "get_renderer",
+    "jinja2_state",
     "render_template",
     "template",
     "template_location",

@@ -23,15 +23,16 @@ from bareasgi import (
     Info,
     Matches,
     Scope,
+    plugin_state,
     text_writer,
 )
 
-from ._environment import content_type_for, content_type_problem, create_environment
+from ._environment import content_type_for, content_type_problem
 
 LOGGER: Final = logging.getLogger("bareasgi_jinja2")
 
-RENDERER_KEY: Final = "bareasgi_jinja2.renderer"
-"""Scope key under which the jinja2 middleware puts the application's `Renderer`."""
+PLUGIN_NAME: Final = "jinja2"
+"""The plugin's name: `Application(plugins={'jinja2': {...}})`, `app.plugins['jinja2']`."""
 
 DEFAULT_BUFFER_SIZE: Final = 16 * 1024
 DEFAULT_CHUNK_SIZE: Final = 16 * 1024
@@ -48,8 +49,9 @@ TemplateHandler = Callable[
 class Renderer:
     """Renders an environment's templates as responses for one application.
 
-    Made by `add_jinja2` or the `jinja2` plugin; handlers reach it through the request's scope
-    (`render_template`, `get_renderer`), put there by its `middleware`.
+    Made by the `jinja2` plugin (enabled by name or by `add_jinja2`), whose state it is:
+    handlers reach it with `jinja2_state(scope)`, through the application core puts in the
+    scope (`render_template` does). No middleware is involved.
 
     Making one adds the global `url_for(name, **params)`, the application's (a `url_for`
     the environment already has is kept); `install_globals` adds other plugins' globals.
@@ -111,7 +113,8 @@ class Renderer:
 
         Each enabled plugin's `bareasgi_template_globals` answer, in plugin order, later names
         winning; names starting with `filter:` become filters. (`url_for(name, **params)`,
-        the application's, is added when the renderer is made.)
+        the application's, is added when the renderer is made.) The plugin calls this at
+        start-up (`bareasgi_start`), when every plugin is set up.
         """
         if self._globals_installed:
             return
@@ -134,13 +137,6 @@ class Renderer:
                     environment.filters[key[len(_FILTER_PREFIX) :]] = value
                 else:
                     environment.globals[key] = value
-
-    async def middleware(
-        self, scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
-    ) -> HttpResponse:
-        """Tuple middleware putting this renderer in the scope for `render_template`."""
-        scope[RENDERER_KEY] = self
-        return await handler(scope, info, matches, content)
 
     # ---- rendering --------------------------------------------------------------------------
 
@@ -379,21 +375,15 @@ def _describe_location(where: tuple[str | None, int | None]) -> str:
 # ---- the handler-facing API ---------------------------------------------------------------------
 
 
-def get_renderer(scope: Scope) -> Renderer:
-    """The `Renderer` of the application serving this request.
+def jinja2_state(target: Application | Scope) -> Renderer:
+    """The `Renderer` of the jinja2 plugin on an application, or on the one serving a scope.
 
     Raises:
-        RuntimeError: jinja2 is not enabled on the application (neither the plugin nor
-            `add_jinja2`), or this is a mounted application's request.
+        bareasgi.PluginNotEnabledError: jinja2 is not enabled there (neither the plugin nor
+            `add_jinja2`).
+        TypeError: The plugin named `jinja2` on the application is not this package's.
     """
-    try:
-        renderer: Renderer = scope[RENDERER_KEY]
-    except KeyError:
-        raise RuntimeError(
-            "bareasgi-jinja2 is not enabled on this application: enable the 'jinja2' plugin"
-            " (Application(plugins={'jinja2': {'directory': ...}})) or call add_jinja2(app, ...)"
-        ) from None
-    return renderer
+    return plugin_state(target, PLUGIN_NAME, Renderer)
 
 
 async def render_template(
@@ -410,10 +400,7 @@ async def render_template(
     `return await render_template(scope, 'page.html', {'name': name})`. The content type
     follows the name's extension unless `content_type` is given; `headers` are added.
     """
-    renderer = scope.get(RENDERER_KEY)
-    if renderer is None:
-        renderer = get_renderer(scope)
-    return await renderer.render(
+    return await jinja2_state(scope).render(
         name, context, status=status, headers=headers, content_type=content_type
     )
 
@@ -449,50 +436,14 @@ def template(
     return decorator
 
 
-def add_jinja2(
-    app: Application,
-    env_or_directory: jinja2.Environment | str | os.PathLike[str] | Iterable[str],
-    *,
-    enable_async: bool = True,
-    auto_reload: bool = True,
-    buffer_size: int = DEFAULT_BUFFER_SIZE,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    content_types: Mapping[str, str] | None = None,
-) -> Renderer:
-    """Enable templates on `app` without the plugin system; returns the `Renderer`.
-
-    Given a directory (or several), the environment is made by `create_environment` with
-    `enable_async` and `auto_reload`; a ready `jinja2.Environment` is used as it is. Adds
-    tuple middleware (inside any already added) that puts the renderer in each request's
-    scope, and installs `url_for` and other plugins' template globals now.
-    """
-    if isinstance(env_or_directory, jinja2.Environment):
-        environment = env_or_directory
-    else:
-        environment = create_environment(
-            env_or_directory, enable_async=enable_async, auto_reload=auto_reload
-        )
-    renderer = Renderer(
-        app,
-        environment,
-        buffer_size=buffer_size,
-        chunk_size=chunk_size,
-        content_types=content_types,
-    )
-    app.add_middleware(renderer.middleware)
-    renderer.install_globals()
-    return renderer
-
-
 __all__ = [
     "DEFAULT_BUFFER_SIZE",
     "DEFAULT_CHUNK_SIZE",
-    "RENDERER_KEY",
+    "PLUGIN_NAME",
     "Renderer",
     "TemplateHandler",
     "TemplateStream",
-    "add_jinja2",
-    "get_renderer",
+    "jinja2_state",
     "render_template",
     "template",
     "template_location",

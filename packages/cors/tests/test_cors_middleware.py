@@ -27,15 +27,19 @@ from cors_helpers import (
 from bareasgi import (
     Application,
     Content,
+    EnabledPlugin,
     HttpError,
     HttpHandler,
+    HttpMiddleware,
     HttpResponse,
     Info,
     Matches,
+    PluginError,
     Scope,
+    hookimpl,
 )
 from bareasgi.testing import TestClient
-from bareasgi_cors import CorsConfigError, CorsOptions, CorsPolicy, add_cors_middleware
+from bareasgi_cors import CorsConfigError, CorsOptions, CorsPolicy, add_cors_middleware, cors_state
 from bareasgi_cors.policy import _ANSWERS_MAX as PREFLIGHT_CACHE_BOUND
 from bareasgi_cors.policy import merge_headers, with_headers
 
@@ -309,6 +313,18 @@ def test_the_walk_sees_into_closures_and_slots() -> None:
     assert not any(isinstance(obj, ModuleType) for obj in found)
 
 
+class _MiddlewarePlugin:
+    """A local plugin contributing one middleware, to place it among plugins' middleware."""
+
+    def __init__(self, name: str, middleware: HttpMiddleware) -> None:
+        self.name = name
+        self.middleware = middleware
+
+    @hookimpl
+    def bareasgi_middleware(self, plugin: EnabledPlugin) -> HttpMiddleware:
+        return self.middleware
+
+
 @pytest.mark.parametrize("origins", [[GOOD], ["*"]])
 async def test_what_the_policy_keeps_is_never_written_to(origins: list[str]) -> None:
     async def stamp(
@@ -322,9 +338,9 @@ async def test_what_the_policy_keeps_is_never_written_to(origins: list[str]) -> 
     async def hello(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
         return 200, [], b"hello"
 
-    app = Application(middlewares=[stamp])
+    app = Application()
+    app.plugins.enable(_MiddlewarePlugin("stamp", stamp))  # a plugin before CORS: outside it
     policy = add_cors_middleware(app, allow_origins=origins, expose_headers=["x-a"])
-    app._middlewares.reverse()  # the stamp outside CORS
     app.http_router.add({"GET"}, "/", hello)
 
     async def one_round(client: TestClient) -> None:
@@ -824,7 +840,8 @@ async def test_private_network_preflights(allow: bool) -> None:
 # ---- placement and configuration ----------------------------------------------------------------
 
 
-async def test_add_cors_middleware_goes_outermost() -> None:
+@pytest.mark.parametrize("auth_added", ["before", "after"])
+async def test_add_cors_middleware_goes_outermost(auth_added: str) -> None:
     calls: list[str] = []
 
     async def auth(
@@ -833,9 +850,13 @@ async def test_add_cors_middleware_goes_outermost() -> None:
         calls.append(scope["method"])
         return 401, [(b"content-type", b"text/plain")], b"who are you?"
 
-    app = Application(middlewares=[auth])
+    # Among plugins' middleware, which wraps all of the application's own, whenever added.
+    app = Application(middlewares=[auth] if auth_added == "before" else [])
     policy = add_cors_middleware(app, allow_origins=[GOOD])
-    assert app.middlewares[0] is policy.middleware
+    if auth_added == "after":
+        app.add_middleware(auth, outermost=True)
+    assert app.middlewares == (auth,)
+    assert [mw for _, mw in app.plugin_results("bareasgi_middleware")] == [policy.middleware]
     app.http_router.add({"GET"}, "/", auth_free_handler)
     async with TestClient(app) as client:
         answered = await preflight(client, "/", method="GET")
@@ -857,6 +878,14 @@ async def test_it_cannot_be_added_after_start() -> None:
     async with TestClient(app):
         with pytest.raises(RuntimeError, match="after the application has started"):
             add_cors_middleware(app, allow_origins=[GOOD])
+
+
+def test_it_cannot_be_added_twice() -> None:
+    app = Application()
+    policy = add_cors_middleware(app, allow_origins=[GOOD])
+    with pytest.raises(PluginError, match="enabled twice"):
+        add_cors_middleware(app, allow_origins=[OTHER])
+    assert cors_state(app) is policy
 
 
 def test_a_string_instead_of_a_list_is_refused() -> None:

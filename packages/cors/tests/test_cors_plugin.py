@@ -19,6 +19,7 @@ from bareasgi import (
     HttpResponse,
     Info,
     Matches,
+    PluginNotEnabledError,
     PluginOptionsError,
     Scope,
 )
@@ -26,7 +27,7 @@ from bareasgi.__main__ import list_plugins
 from bareasgi.plugins import installed_plugins
 from bareasgi.testing import TestClient
 from bareasgi.types import HttpMiddleware
-from bareasgi_cors import CorsPolicy, cors_policy
+from bareasgi_cors import CorsPolicy, cors_state
 
 
 def test_the_entry_point_is_installed_and_names_the_plugin_module() -> None:
@@ -65,7 +66,7 @@ async def test_the_plugin_answers_like_the_function() -> None:
 
 def test_the_state_is_the_policy_reached_through_the_accessor() -> None:
     app = Application(plugins={"cors": {"allow_origins": [GOOD]}})
-    policy = cors_policy(app)
+    policy = cors_state(app)
     assert isinstance(policy, CorsPolicy)
     assert policy is app.plugins["cors"].state
     assert policy.allows_origin(GOOD)
@@ -74,8 +75,8 @@ def test_the_state_is_the_policy_reached_through_the_accessor() -> None:
 
 
 def test_the_accessor_without_the_plugin() -> None:
-    with pytest.raises(KeyError):
-        cors_policy(Application())
+    with pytest.raises(PluginNotEnabledError, match="'cors' plugin is not enabled"):
+        cors_state(Application())
 
 
 def test_star_with_credentials_is_refused_at_construction() -> None:
@@ -174,7 +175,7 @@ def test_a_wrapper_only_when_websockets_are_guarded() -> None:
     assert without.plugin_results("bareasgi_asgi_wrapper") == []
     [(plugin, wrapper)] = with_guard.plugin_results("bareasgi_asgi_wrapper")
     assert plugin.name == "cors"
-    assert wrapper == cors_policy(with_guard).websocket_guard
+    assert wrapper == cors_state(with_guard).websocket_guard
 
 
 def test_the_readme_examples_run() -> None:

@@ -1,19 +1,30 @@
 """CORS for bareASGI, as the Fetch standard has it.
 
-Use it through the plugin system, `Application(plugins={'cors': {...}})`, or on its own with
-`add_cors_middleware(app, ...)`; both take the options of `CorsOptions`.
+Use it through the plugin system, `Application(plugins={'cors': {...}})`, or from code with
+`add_cors_middleware(app, ...)`, which enables the same plugin; both take the options of
+`CorsOptions`, and `cors_state(app)` (or `cors_state(scope)` in a handler) returns the policy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bareasgi import Application
+from bareasgi import Application, Scope, plugin_state
 
+from . import plugin
 from .options import SAFELISTED_HEADERS, SAFELISTED_METHODS, CorsOptions
+from .plugin import PLUGIN_NAME
 from .policy import CorsConfigError, CorsPolicy
 
-PLUGIN_NAME = "cors"
+
+def cors_state(target: Application | Scope) -> CorsPolicy:
+    """The policy of the `cors` plugin on an application, or on the one serving `scope`.
+
+    Raises:
+        PluginNotEnabledError: The plugin is not enabled there.
+        TypeError: A plugin of another package is enabled under the name `cors`.
+    """
+    return plugin_state(target, PLUGIN_NAME, CorsPolicy)
 
 
 def add_cors_middleware(
@@ -29,58 +40,44 @@ def add_cors_middleware(
     allow_private_network: bool = False,
     guard_websockets: bool = False,
 ) -> CorsPolicy:
-    """Answer CORS for `app`: its middleware goes outermost among the application's own.
+    """Answer CORS for `app`: enable the `cors` plugin from code, with these options.
 
-    Preflights must be answered before any other middleware can refuse them, so the CORS
-    middleware is put in front of the middleware already added (plugins enabled by name still
-    wrap it, in their own order). With `guard_websockets`, an ASGI wrapper refusing WebSocket
-    handshakes from origins not allowed goes in front of the application's wrappers too.
+    Its middleware is placed as the plugin's always is: among plugins' middleware, after the
+    plugins already enabled, and so outside all of the application's own middleware —
+    preflights are answered before any of it can refuse them. With `guard_websockets`, its
+    ASGI wrapper likewise wraps the application's own wrappers. Clean-up is the plugin's.
 
     Returns:
-        The compiled policy (`allows_origin(origin)` tells a handler what it would answer).
+        The compiled policy, `cors_state(app)` (`allows_origin(origin)` tells a handler what
+        it would answer).
 
     Raises:
         CorsConfigError: listing every problem with the options.
         RuntimeError: when the application has already started.
+        PluginError: when the `cors` plugin is already enabled on `app`.
     """
-    policy = CorsPolicy(
-        CorsOptions(
-            allow_origins=tuple(_strings(allow_origins)),
-            allow_origin_regex=allow_origin_regex,
-            allow_methods=tuple(_strings(allow_methods)),
-            allow_headers=tuple(_strings(allow_headers)),
-            allow_credentials=allow_credentials,
-            expose_headers=tuple(_strings(expose_headers)),
-            max_age=max_age,
-            allow_private_network=allow_private_network,
-            guard_websockets=guard_websockets,
-        )
+    options = CorsOptions(
+        allow_origins=tuple(_strings(allow_origins)),
+        allow_origin_regex=allow_origin_regex,
+        allow_methods=tuple(_strings(allow_methods)),
+        allow_headers=tuple(_strings(allow_headers)),
+        allow_credentials=allow_credentials,
+        expose_headers=tuple(_strings(expose_headers)),
+        max_age=max_age,
+        allow_private_network=allow_private_network,
+        guard_websockets=guard_websockets,
     )
-    if app.started:
-        raise RuntimeError("Cannot add CORS middleware after the application has started")
-    # Preflights must be answered before any of the application's own middleware runs.
-    app.add_middleware(policy.middleware, outermost=True)
-    if guard_websockets:
-        app.add_asgi_wrapper(policy.websocket_guard, outermost=True)
-    return policy
+    problems = options.problems()
+    if problems:  # the error this function has always raised, before the plugin's own
+        raise CorsConfigError(problems)
+    app.plugins.enable(plugin, options)
+    return cors_state(app)
 
 
 def _strings(values: Iterable[str]) -> list[str]:
     if isinstance(values, str):
         raise TypeError(f"expected a list of strings, not the string {values!r}")
     return list(values)
-
-
-def cors_policy(app: Application) -> CorsPolicy:
-    """The policy of the `cors` plugin enabled on `app` (its `plugin.state`).
-
-    Raises:
-        KeyError: when the plugin is not enabled on `app`.
-    """
-    state = app.plugins[PLUGIN_NAME].state
-    if not isinstance(state, CorsPolicy):
-        raise TypeError(f"the plugin named {PLUGIN_NAME!r} is not bareasgi-cors")
-    return state
 
 
 __all__ = [
@@ -91,5 +88,5 @@ __all__ = [
     "CorsOptions",
     "CorsPolicy",
     "add_cors_middleware",
-    "cors_policy",
+    "cors_state",
 ]

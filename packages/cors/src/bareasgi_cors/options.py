@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
+
+from bareasgi.headers import is_token
+from bareasgi.options import option
 
 SAFELISTED_METHODS: Final = frozenset({"GET", "HEAD", "POST"})
 """CORS-safelisted methods: a browser never asks a preflight to approve them."""
@@ -24,9 +27,6 @@ SAFELISTED_HEADERS: Final = (
 
 DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
-TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-"""An RFC 9110 token: what method and field names are made of."""
-
 ORIGIN_SYNTAX: Final = re.compile(
     rb"[a-z][a-z0-9+.-]*://"
     rb"(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])"
@@ -39,43 +39,32 @@ fooled by a path, user info or a port smuggled into the header.
 """
 
 
-def _doc(text: str) -> dict[str, str]:
-    return {"doc": text}
-
-
 @dataclass(frozen=True)
 class CorsOptions:
     """What the CORS middleware allows. Lists are accepted where a tuple is expected."""
 
-    allow_origins: tuple[str, ...] = field(
-        default=(), metadata=_doc("exact origins ('https://example.com'), or ['*'] for any")
+    allow_origins: tuple[str, ...] = option(
+        "exact origins ('https://example.com'), or ['*'] for any", default=()
     )
-    allow_origin_regex: str | None = field(
-        default=None, metadata=_doc("a regular expression an origin must match in full")
+    allow_origin_regex: str | None = option(
+        "a regular expression an origin must match in full", default=None
     )
-    allow_methods: tuple[str, ...] = field(
-        default=("GET", "HEAD", "POST"),
-        metadata=_doc("methods a preflight may approve, or ['*'] for any"),
+    allow_methods: tuple[str, ...] = option(
+        "methods a preflight may approve, or ['*'] for any", default=("GET", "HEAD", "POST")
     )
-    allow_headers: tuple[str, ...] = field(
-        default=(),
-        metadata=_doc("request headers a preflight may approve (safelisted ones always), or ['*']"),
+    allow_headers: tuple[str, ...] = option(
+        "request headers a preflight may approve (safelisted ones always), or ['*']", default=()
     )
-    allow_credentials: bool = field(
-        default=False, metadata=_doc("allow cookies and HTTP authentication across origins")
+    allow_credentials: bool = option(
+        "allow cookies and HTTP authentication across origins", default=False
     )
-    expose_headers: tuple[str, ...] = field(
-        default=(), metadata=_doc("response headers scripts may read, or ['*'] (no credentials)")
+    expose_headers: tuple[str, ...] = option(
+        "response headers scripts may read, or ['*'] (no credentials)", default=()
     )
-    max_age: int | None = field(
-        default=600, metadata=_doc("seconds a browser may cache a preflight's answer")
-    )
-    allow_private_network: bool = field(
-        default=False, metadata=_doc("answer Private Network Access preflights")
-    )
-    guard_websockets: bool = field(
-        default=False,
-        metadata=_doc("refuse WebSocket handshakes from origins not allowed (an ASGI wrapper)"),
+    max_age: int | None = option("seconds a browser may cache a preflight's answer", default=600)
+    allow_private_network: bool = option("answer Private Network Access preflights", default=False)
+    guard_websockets: bool = option(
+        "refuse WebSocket handshakes from origins not allowed (an ASGI wrapper)", default=False
     )
 
     def problems(self) -> list[str]:
@@ -130,7 +119,7 @@ def _token_problems(option: str, values: tuple[str, ...], what: str) -> list[str
     if "*" in values and len(values) > 1:
         problems.append(f"option {option!r}: '*' must be the only entry")
     for value in values:
-        if value != "*" and not TOKEN.fullmatch(value):
+        if value != "*" and not is_token(value):
             problems.append(f"option {option!r}: {value!r} is not a valid {what}")
     return problems
 

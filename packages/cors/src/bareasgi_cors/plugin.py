@@ -1,21 +1,27 @@
 """The `cors` plugin: thin glue between bareASGI's hooks and `CorsPolicy`.
 
-Enable it with `Application(plugins={'cors': {'allow_origins': [...]}})`. Its tuple middleware
-sits at the plugin's place in the application's plugin order (first is outermost); with
-`guard_websockets` it also contributes an ASGI wrapper. Its state is the `CorsPolicy`, reached
-with `bareasgi_cors.cors_policy(app)`.
+Enable it with `Application(plugins={'cors': {'allow_origins': [...]}})`, or from code with
+`bareasgi_cors.add_cors_middleware(app, ...)`, which enables this very module. Its tuple
+middleware sits at the plugin's place in the application's plugin order (first is outermost;
+plugins' middleware wraps the application's own); with `guard_websockets` it also contributes
+an ASGI wrapper. Its state is the `CorsPolicy`, reached with `bareasgi_cors.cors_state(app)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from bareasgi import EnabledPlugin, hookimpl
 from bareasgi.types import ASGIWrapper, HttpMiddleware
 
 from .options import CorsOptions
 from .policy import CorsPolicy
+
+PLUGIN_NAME: Final = "cors"
+"""The plugin's name: its entry point's, and this module's when it is passed as an object."""
+
+name: Final = PLUGIN_NAME
 
 
 @hookimpl

@@ -13,14 +13,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, cast, final
 
-from bareasgi import HttpError, WebSocket
+from bareasgi import BindableMiddleware, HttpError, WebSocket, bindable
+from bareasgi.headers import TOKEN_PATTERN, is_token
 from bareasgi.types import (
     ASGIApp,
     Content,
     Header,
     Headers,
     HttpHandler,
-    HttpMiddleware,
     HttpResponse,
     Info,
     Matches,
@@ -55,7 +55,6 @@ _AnswerKey = tuple[bytes, bytes, bytes | None]
 """A preflight as the fast path keys it: (origin, method, requested headers or None)."""
 
 _OWS: Final = b" \t"
-_TOKEN: Final = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
 _VALID_ORIGIN: Final = ORIGIN_SYNTAX.fullmatch
 _NORMALISED: Final = frozenset(method.encode() for method in NORMALISED_METHODS)
 _VARY_ORIGIN: Final = ((VARY, b"origin"),)
@@ -70,9 +69,9 @@ _BROWSER_METHODS: Final = frozenset(
     {b"DELETE", b"GET", b"HEAD", b"OPTIONS", b"PATCH", b"POST", b"PUT"}
 )
 """With allow_methods=['*'], these are echoed on the fast path (any other token, the slow way)."""
-_BROWSER_HEADER_LIST: Final = re.compile(
-    rb"[!#$%&'*+.^_`|~0-9a-z-]+(?:,[!#$%&'*+.^_`|~0-9a-z-]+)*"
-).fullmatch
+_LOWER_TOKEN: Final = TOKEN_PATTERN.replace("A-Za-z", "a-z").encode()
+"""Core's RFC 9110 token pattern without upper case: a name the general way would not change."""
+_BROWSER_HEADER_LIST: Final = re.compile(_LOWER_TOKEN + rb"(?:," + _LOWER_TOKEN + rb")*").fullmatch
 """Access-Control-Request-Headers as browsers send it: lower-case names joined by commas."""
 _NOSNIFF: Final = (b"x-content-type-options", b"nosniff")
 
@@ -178,7 +177,7 @@ class CorsPolicy:
         # Unless every origin gets the same answer, a cache must key on Origin — even the
         # answer to a request without one (the Fetch standard's advice on Vary).
         self._no_origin: Headers = self._actual_any if self._any_origin else list(_VARY_ORIGIN)
-        self.middleware: HttpMiddleware = self._build_middleware()
+        self.middleware: BindableMiddleware = self._build_middleware()
 
     def __repr__(self) -> str:
         return f"CorsPolicy({self.options!r})"
@@ -221,7 +220,7 @@ class CorsPolicy:
 
     # ---- HTTP -------------------------------------------------------------------------------
 
-    def _build_middleware(self) -> HttpMiddleware:
+    def _build_middleware(self) -> BindableMiddleware:
         # Locals, bound once: the hot path does no attribute look-ups.
         actual = self._actual.get
         actual_elsewhere = self._actual_headers
@@ -289,7 +288,7 @@ class CorsPolicy:
                 try:
                     response = await handler(scope, info, matches, content)
                 except HttpError as error:  # see `catches_http_error` below
-                    response = error.status, error.headers, error.body
+                    response = error.as_response()
                 if not extra:
                     return cast(HttpResponse, response)
                 # The usual shape, (status, headers, body), without a header of ours: a copy
@@ -313,17 +312,10 @@ class CorsPolicy:
 
             return cors
 
-        async def cors_middleware(
-            scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
-        ) -> HttpResponse:
-            return await bind_handler(handler)(scope, info, matches, content)
-
-        cors_middleware.bind_handler = bind_handler  # type: ignore[attr-defined]
         # Error answers carry CORS headers too (a browser must be able to read them); the
         # middleware turns HttpError into a response itself, so when it is innermost core
         # binds it to the route's handler without a wrapper doing that.
-        cors_middleware.catches_http_error = True  # type: ignore[attr-defined]
-        return cors_middleware
+        return bindable(bind_handler, catches_http_error=True)
 
     def _build_preflight(
         self,
@@ -399,7 +391,7 @@ class CorsPolicy:
         method = method.strip(_OWS)
         if method_count > 1:
             refused.append("repeated Access-Control-Request-Method header")
-        elif not _TOKEN(method):
+        elif not is_token(method):
             refused.append("Access-Control-Request-Method is not a method")
         else:
             upper = method.upper()
@@ -415,7 +407,7 @@ class CorsPolicy:
                 if part:
                     names.append(part.lower())
         if names:
-            if not all(_TOKEN(name) for name in names):
+            if not all(is_token(name) for name in names):
                 refused.append("Access-Control-Request-Headers holds a value that is not a name")
             elif not self._any_header:
                 allowed = self._allowed_headers

@@ -1,7 +1,8 @@
 """Sessions for the bareASGI monorepo.
 
 `nox` alone runs the test matrix (every package on every Python, integration, lint and
-typecheck). `bench` and `demo` are sessions of their own. Every install takes our packages from
+typecheck) and core's tests on the lowest and the newest dependencies its bounds allow (`lowest`,
+`newest`). `bench` and `demo` are sessions of their own. Every install takes our packages from
 this repository by path, all in one command, so the unrelated `bareasgi*` distributions on the
 public index are never chosen.
 """

@@ -142,6 +142,25 @@ def test_accept_encoding_keeps_the_first_mention() -> None:
     assert parse_accept_encoding("gzip;q=0, gzip") == {"gzip": 0.0}
 
 
+def test_x_gzip_is_gzip_and_the_first_mention_counts() -> None:
+    assert parse_accept_encoding("x-gzip;q=0.5, gzip") == {"gzip": 0.5}
+    assert preferred_encodings("x-gzip;q=0, gzip", ("br", "gzip")) == ()
+    assert preferred_encodings("X-GZIP ; q=0.2, br;q=0.1", ("br", "gzip")) == ("gzip", "br")
+
+
+@given(st.text(alphabet="brgzip-x*,;q=0.15 \t", max_size=40))
+def test_preferred_encodings_follows_the_parsed_weights(text: str) -> None:
+    offered = ("br", "zstd", "gzip")
+    weights = parse_accept_encoding(text)
+    star = weights.get("*", 0.0)
+    ranked = sorted(
+        (-weights.get(coding, star), position, coding)
+        for position, coding in enumerate(offered)
+        if weights.get(coding, star) > 0
+    )
+    assert preferred_encodings(text, offered) == tuple(coding for _, _, coding in ranked)
+
+
 # ---- Range ---------------------------------------------------------------------------------------
 
 

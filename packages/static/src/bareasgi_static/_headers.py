@@ -1,8 +1,8 @@
 """Request header parsing for static files: dates, entity-tags, Accept-Encoding and Range.
 
-Written here rather than taken from bareutils 5.1.1, whose `accept_encoding` splits on ", "
-exactly (so `gzip,br` is one token), raises on `gzip; q=0.5` and reads `q=0` as 1.0, and whose
-date helpers miss RFC 850 dates. Every parser is linear in the length of its input.
+Written here rather than taken from bareutils 5.1.1, whose date helpers miss RFC 850 dates;
+Accept-Encoding is read with core's RFC 9110 weighted lists (`bareasgi.headers`), which
+bareutils also gets wrong. Every parser is linear in the length of its input.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import re
 import time
 from collections.abc import Sequence
 from typing import Final
+
+from bareasgi.headers import parse_weighted, preferred
 
 # ---- HTTP dates (RFC 9110 section 5.6.7) ------------------------------------------------------
 
@@ -138,8 +140,8 @@ def strong_match(tags: list[tuple[bool, str]] | str, etag: str) -> bool:
 
 # ---- Accept-Encoding (RFC 9110 section 12.5.3) -----------------------------------------------
 
-_QVALUE: Final = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?").fullmatch
 _ALIASES: Final = {"x-gzip": "gzip"}
+"""RFC 9110 section 12.5.3: `x-gzip` is `gzip`."""
 
 
 def parse_accept_encoding(text: str) -> dict[str, float]:
@@ -148,24 +150,8 @@ def parse_accept_encoding(text: str) -> dict[str, float]:
     The first mention of a coding wins. `identity` and `*` are reported like any other coding.
     """
     weights: dict[str, float] = {}
-    for member in text.split(","):
-        coding, _, parameters = member.partition(";")
-        coding = coding.strip(" \t").lower()
-        if not coding:
-            continue
-        weight = 1.0
-        valid = True
-        if parameters:
-            for parameter in parameters.split(";"):
-                key, _, value = parameter.partition("=")
-                if key.strip(" \t").lower() == "q":
-                    value = value.strip(" \t")
-                    if _QVALUE(value) is None:
-                        valid = False
-                    else:
-                        weight = float(value)
-        if valid:
-            weights.setdefault(_ALIASES.get(coding, coding), weight)
+    for member in parse_weighted(text):
+        weights.setdefault(_ALIASES.get(member.value, member.value), member.q)
     return weights
 
 
@@ -177,15 +163,7 @@ def preferred_encodings(text: str, offered: Sequence[str]) -> tuple[str, ...]:
     """
     if not text:
         return ()
-    weights = parse_accept_encoding(text)
-    star = weights.get("*", 0.0)
-    ranked = []
-    for position, coding in enumerate(offered):
-        weight = weights.get(coding, star)
-        if weight > 0:
-            ranked.append((-weight, position, coding))
-    ranked.sort()
-    return tuple(coding for _, _, coding in ranked)
+    return preferred(text, offered, _ALIASES)
 
 
 # ---- Range (RFC 9110 section 14) --------------------------------------------------------------

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
+
+from bareasgi.headers import TOKEN_PATTERN, is_token
+from bareasgi.options import option
 
 ENCODING_SUFFIXES: Final[Mapping[str, str]] = {"br": ".br", "zstd": ".zst", "gzip": ".gz"}
 """The content codings a precompressed sibling may have, and its file name suffix."""
@@ -18,63 +21,55 @@ taken for hashes), then the extension."""
 
 IMMUTABLE_CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 
+DEFAULT_MOUNT: Final = "/static"
+"""Where a folder is served unless told otherwise: in `StaticSettings`, the plugin's options
+(and each of its `mounts`) and `add_static_files` alike."""
+
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]").search
-_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
 _CONTENT_TYPE: Final = re.compile(
-    r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*;\s*[^\x00-\x1f\x7f]*)?"
+    TOKEN_PATTERN + "/" + TOKEN_PATTERN + r"(?:\s*;\s*[^\x00-\x1f\x7f]*)?"
 ).fullmatch
-
-
-def _doc(text: str) -> dict[str, str]:
-    return {"doc": text}
 
 
 @dataclass(frozen=True, kw_only=True)
 class StaticSettings:
     """What one mount serves and how. `add_static_files` takes these as keyword arguments."""
 
-    directory: str | None = field(
-        default=None, metadata=_doc("the folder to serve (relative to the working directory)")
+    directory: str | None = option(
+        "the folder to serve (relative to the working directory)", default=None
     )
-    mount: str = field(default="/", metadata=_doc("the URL path the folder is served under"))
-    index: str | None = field(
-        default="index.html", metadata=_doc("file served for a directory; None: no index")
+    mount: str = option("the URL path the folder is served under", default=DEFAULT_MOUNT)
+    index: str | None = option("file served for a directory; None: no index", default="index.html")
+    fallback: str | None = option(
+        "file (relative to the folder) served with 200 for a missing path: SPAs", default=None
     )
-    fallback: str | None = field(
-        default=None,
-        metadata=_doc("file (relative to the folder) served with 200 for a missing path: SPAs"),
+    allow_dotfiles: bool = option(
+        "serve names starting with '.' (never '.' or '..')", default=False
     )
-    allow_dotfiles: bool = field(
-        default=False, metadata=_doc("serve names starting with '.' (never '.' or '..')")
+    allow_outside_symlinks: bool = option(
+        "follow symlinks that point outside the folder", default=False
     )
-    allow_outside_symlinks: bool = field(
-        default=False, metadata=_doc("follow symlinks that point outside the folder")
-    )
-    precompressed: tuple[str, ...] = field(
+    precompressed: tuple[str, ...] = option(
+        "codings of .br/.zst/.gz siblings to serve, preferred first; () for none",
         default=("br", "gzip"),
-        metadata=_doc("codings of .br/.zst/.gz siblings to serve, preferred first; () for none"),
     )
-    cache_control: str | None = field(
-        default=None, metadata=_doc("cache-control value for every file")
-    )
-    immutable: bool | str = field(
+    cache_control: str | None = option("cache-control value for every file", default=None)
+    immutable: bool | str = option(
+        "True, or a regex: matching (fingerprinted) names get a year's max-age, immutable",
         default=False,
-        metadata=_doc(
-            "True, or a regex: matching (fingerprinted) names get a year's max-age, immutable"
-        ),
     )
-    content_types: Mapping[str, str] = field(
-        default_factory=dict, metadata=_doc("extension -> content type, over the built-in table")
+    content_types: Mapping[str, str] = option(
+        "extension -> content type, over the built-in table", default_factory=dict
     )
-    default_content_type: str = field(
-        default="application/octet-stream", metadata=_doc("type for unknown extensions")
+    default_content_type: str = option(
+        "type for unknown extensions", default="application/octet-stream"
     )
-    charset: str | None = field(default="utf-8", metadata=_doc("charset added to text types"))
-    chunk_size: int = field(default=256 * 1024, metadata=_doc("bytes read and sent at a time"))
-    max_ranges: int = field(
-        default=16, metadata=_doc("more ranges than this in one request: the Range is ignored")
+    charset: str | None = option("charset added to text types", default="utf-8")
+    chunk_size: int = option("bytes read and sent at a time", default=256 * 1024)
+    max_ranges: int = option(
+        "more ranges than this in one request: the Range is ignored", default=16
     )
-    name: str | None = field(default=None, metadata=_doc("route name, for app.url_for"))
+    name: str | None = option("route name, for app.url_for", default=None)
 
     def problems(self) -> list[str]:
         """Everything wrong with these settings, each naming the option."""
@@ -123,7 +118,7 @@ class StaticSettings:
                 f"option 'default_content_type': {self.default_content_type!r} is not a"
                 " content type"
             )
-        if self.charset is not None and not _TOKEN(self.charset):
+        if self.charset is not None and not is_token(self.charset):
             problems.append(f"option 'charset': {self.charset!r} is not a charset name")
         if not 1024 <= self.chunk_size <= 16 * 1024 * 1024:
             problems.append("option 'chunk_size' must be between 1024 and 16 MiB")
@@ -178,6 +173,7 @@ _UNSAFE: Final = re.compile(r"[\x00-\x1f\x7f\\:]").search
 
 
 __all__ = [
+    "DEFAULT_MOUNT",
     "ENCODING_SUFFIXES",
     "FINGERPRINTED",
     "IMMUTABLE_CACHE_CONTROL",

@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import bareasgi_static.plugin
-from bareasgi import Application, PluginOptionsError
+from bareasgi import (
+    APP_KEY,
+    Application,
+    Content,
+    EnabledPlugin,
+    HttpResponse,
+    Info,
+    Matches,
+    PluginNotEnabledError,
+    PluginOptionsError,
+    Scope,
+)
 from bareasgi.options import describe_options
 from bareasgi.testing import TestClient
-from bareasgi_static import StaticFiles, StaticOptions, static_state
+from bareasgi_static import (
+    DEFAULT_MOUNT,
+    PLUGIN_NAME,
+    StaticFiles,
+    StaticOptions,
+    StaticSettings,
+    StaticState,
+    add_static_files,
+    static_state,
+)
 from conftest import CSS, INDEX
 
 
@@ -145,8 +167,151 @@ async def test_the_module_itself_can_be_passed(public: Path) -> None:
 
 
 def test_the_state_accessor_needs_the_plugin() -> None:
-    with pytest.raises(LookupError, match="'static' plugin is not enabled"):
+    with pytest.raises(PluginNotEnabledError, match="'static' plugin is not enabled"):
         static_state(Application())
+    with pytest.raises(PluginNotEnabledError, match="'static' plugin is not enabled"):
+        static_state({APP_KEY: Application()})
+    with pytest.raises(PluginNotEnabledError, match="'static' plugin"):
+        static_state({})
+
+
+Make = Callable[[Path], Application]
+
+
+def by_name(public: Path) -> Application:
+    return Application(plugins={"static": {"directory": str(public)}})
+
+
+def by_add(public: Path) -> Application:
+    app = Application()
+    add_static_files(app, public)
+    return app
+
+
+@pytest.mark.parametrize("make", [by_name, by_add], ids=["plugin", "add_static_files"])
+async def test_static_state_from_the_app_and_the_scope(public: Path, make: Make) -> None:
+    app = make(public)
+    seen: list[StaticState] = []
+
+    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        seen.append(static_state(scope))
+        return 204
+
+    app.http_router.add({"GET"}, "/t", handler)
+    state = static_state(app)
+    assert state is app.plugins[PLUGIN_NAME].state
+    async with TestClient(app) as client:
+        assert (await client.get("/t")).status_code == 204
+    assert seen == [state]
+
+
+def test_the_default_mount_is_static_everywhere(tmp_path: Path) -> None:
+    assert DEFAULT_MOUNT == "/static"
+    assert StaticSettings().mount == "/static"
+    assert StaticOptions().mount == "/static"
+    assert inspect.signature(add_static_files).parameters["mount"].default == "/static"
+    state = add_static_files(Application(), tmp_path)
+    assert [files.settings.mount for files in state.files] == ["/static"]
+    app = Application(plugins={"static": {"mounts": [{"directory": str(tmp_path)}]}})
+    assert [files.settings.mount for files in static_state(app).files] == ["/static"]
+
+
+async def test_add_static_files_serves_at_static_by_default(public: Path) -> None:
+    async with TestClient(by_add(public)) as client:
+        assert (await client.get("/static/site.css")).content == CSS
+        assert (await client.get("/site.css")).status_code == 404
+
+
+async def test_add_static_files_enables_the_plugin(public: Path) -> None:
+    app = Application()
+    state = add_static_files(app, public, "/assets", cache_control="max-age=5", name="assets")
+    enabled = app.plugins[PLUGIN_NAME]
+    assert enabled.plugin is bareasgi_static.plugin
+    assert bareasgi_static.plugin.name == PLUGIN_NAME
+    assert enabled.options == StaticOptions(
+        directory=str(public), mount="/assets", cache_control="max-age=5", name="assets"
+    )
+    assert state is static_state(app)
+    assert app.shutdown_handlers == []  # the plugin's lifespan lets the threads go
+    [(plugin, answer)] = app.plugin_results("bareasgi_template_globals")
+    assert plugin.name == PLUGIN_NAME
+    assert answer["static_url"]("a.css") == "/assets/a.css"
+
+
+@pytest.mark.parametrize("make", [by_name, by_add], ids=["plugin", "add_static_files"])
+async def test_add_static_files_places_its_routes_as_the_plugin(public: Path, make: Make) -> None:
+    app = make(public)
+    app.start()
+    assert app.plugin_results("bareasgi_middleware") == []
+    assert app.plugin_results("bareasgi_asgi_wrapper") == []
+    assert app.middlewares == ()
+    assert sorted(route.template for route in app.http_router) == [
+        "/static",
+        "/static/{path:path}",
+    ]
+    async with TestClient(app) as client:
+        response = await client.get("/static/site.css", headers={"accept-encoding": "gzip"})
+        assert response.headers["content-encoding"] == "gzip"
+        assert (await client.get("/static")).headers["location"] == "/static/"
+
+
+async def test_add_static_files_several_folders(public: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a.txt").write_bytes(b"other")
+    app = Application()
+    first = add_static_files(app, public)
+    second = add_static_files(app, other, "/other", cache_control="max-age=1", name="other")
+    assert second is first
+    assert [files.settings.mount for files in first.files] == ["/static", "/other"]
+    assert app.plugins.names() == [PLUGIN_NAME]
+    assert first.url("a.txt", mount="/other") == "/other/a.txt"
+    assert app.url_for("other", path="a.txt") == "/other/a.txt"
+    with pytest.raises(ValueError, match="'/other' is mounted twice"):
+        add_static_files(app, public, "/other")
+    with pytest.raises(ValueError, match="is not a directory"):
+        add_static_files(app, tmp_path / "missing", "/missing")
+    assert len(first.files) == 2
+    async with TestClient(app) as client:
+        assert (await client.get("/static/site.css")).content == CSS
+        response = await client.get("/other/a.txt")
+        assert response.content == b"other"
+        assert response.headers["cache-control"] == "max-age=1"
+        assert "cache-control" not in (await client.get("/static/site.css")).headers
+        pools = [pool_of(files) for files in first.files]
+        assert all(pool is not None for pool in pools)
+    # The plugin's lifespan let the threads of both mounts go.
+    assert [pool_of(files) for files in first.files] == [None, None]
+    with pytest.raises(RuntimeError, match="started"):
+        add_static_files(app, other, "/late")
+
+
+async def test_add_static_files_adds_to_the_plugin_enabled_by_name(
+    public: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "b.txt").write_bytes(b"more")
+    app = Application(plugins={"static": {"directory": str(public), "cache_control": "no-cache"}})
+    state = add_static_files(app, tmp_path / "more", "/more")
+    assert state is static_state(app)
+    async with TestClient(app) as client:
+        assert (await client.get("/static/site.css")).headers["cache-control"] == "no-cache"
+        response = await client.get("/more/b.txt")  # its own settings, not the plugin's
+        assert response.content == b"more"
+        assert "cache-control" not in response.headers
+    assert [pool_of(files) for files in state.files] == [None, None]
+
+
+def test_add_static_files_refuses_another_plugin_named_static(public: Path) -> None:
+    class Impostor:
+        name = "static"
+
+        def bareasgi_setup(self, plugin: EnabledPlugin) -> None:
+            plugin.state = "not a StaticState"
+
+    app = Application(plugins=[Impostor()])
+    with pytest.raises(TypeError, match="not a StaticState"):
+        add_static_files(app, public, "/x")
 
 
 def test_template_globals_offer_static_url(public: Path) -> None:
@@ -160,8 +325,9 @@ def pool_of(files: StaticFiles) -> object:
     return files._pool
 
 
-async def test_the_lifespan_lets_the_worker_threads_go(public: Path) -> None:
-    app = Application(plugins={"static": {"directory": str(public)}})
+@pytest.mark.parametrize("make", [by_name, by_add], ids=["plugin", "add_static_files"])
+async def test_the_lifespan_lets_the_worker_threads_go(public: Path, make: Make) -> None:
+    app = make(public)
     files = static_state(app).files[0]
     async with TestClient(app) as client:
         assert (await client.get("/static/site.css")).status_code == 200

@@ -512,7 +512,7 @@ async def test_the_redirect_is_never_open(public: Path, raw_path: bytes) -> None
     (public / "evil.example").mkdir()
     (public / "evil.example" / "index.html").write_bytes(b"local")
     app = Application()
-    add_static_files(app, public)  # mounted at '/': the riskiest place
+    add_static_files(app, public, "/")  # mounted at '/': the riskiest place
     async with TestClient(app) as client:
         response = await client.raw_request("GET", raw_path)
         assert response.status_code in (400, 404)
@@ -748,7 +748,7 @@ async def test_routes_of_the_app_win_over_a_root_mount(public: Path) -> None:
     async def own(*_: Any) -> Any:
         return 200, [(b"content-type", b"text/plain")], text_writer("the app's")
 
-    add_static_files(app, public)
+    add_static_files(app, public, "/")
     async with TestClient(app) as client:
         assert (await client.get("/site.css")).text == "the app's"
         assert (await client.get("/app.js")).status_code == 200
@@ -757,7 +757,7 @@ async def test_routes_of_the_app_win_over_a_root_mount(public: Path) -> None:
 
 async def test_url_for_and_url(public: Path) -> None:
     app = Application()
-    files = add_static_files(app, public, "/static", name="static")
+    (files,) = add_static_files(app, public, "/static", name="static").files
     assert app.url_for("static", path="css/site.css") == "/static/css/site.css"
     assert files.url("a dir/é.txt") == "/static/a%20dir/%C3%A9.txt"
     assert files.template == "/static/{path:path}"

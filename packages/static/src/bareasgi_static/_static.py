@@ -1,4 +1,4 @@
-"""Serving one folder under one mount: `StaticFiles`, and `add_static_files`.
+"""Serving one folder under one mount: `StaticFiles`.
 
 How a request is answered:
 
@@ -25,7 +25,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final, final
 from urllib.parse import quote
@@ -155,7 +155,7 @@ class StaticFiles:
 
     `handle` is the route handler for `{mount}/{path:path}` (GET; HEAD through it), and
     `handle_mount` answers the mount itself (`/static`) with a redirect to `/static/`.
-    `routes()` lists both as `RouteSpec`s; `add_static_files` adds them to an application.
+    `routes()` lists both as `RouteSpec`s (the plugin and `add_static_files` add them).
 
     Args:
         settings: What to serve and how (see `StaticSettings`).
@@ -647,34 +647,4 @@ def _if_range_holds(value: str, etag: str, mtime: int) -> bool:
     return since is not None and since == mtime and mtime < time.time() - 1
 
 
-def add_static_files(
-    app: Application,
-    directory: str | os.PathLike[str],
-    mount: str = "/",
-    **settings: Any,
-) -> StaticFiles:
-    """Serve the files of `directory` under `mount` on `app`; call again for more mounts.
-
-    Adds the route `{mount}/{path:path}` (GET, and HEAD through it; other methods answer 405)
-    and, when there is an index file, `{mount}` itself, which redirects to `{mount}/`. Keyword
-    arguments are `StaticSettings` fields (`index`, `fallback`, `cache_control`, ...).
-    The worker threads are let go at the application's shutdown.
-
-    Raises:
-        ValueError: listing every problem with the settings.
-        TypeError: for an unknown keyword argument.
-    """
-    files = StaticFiles(
-        StaticSettings(directory=os.fspath(directory), mount=mount, **settings), app=app
-    )
-    for spec in files.routes():
-        app.http_router.add(spec.methods, spec.path, spec.handler, name=spec.name)
-
-    async def close_static_files(scope: Scope, info: Info, message: Mapping[str, Any]) -> None:
-        files.close()
-
-    app.shutdown_handlers.append(close_static_files)
-    return files
-
-
-__all__ = ["MAX_NAME_BYTES", "MAX_PATH_LENGTH", "MAX_SEGMENTS", "StaticFiles", "add_static_files"]
+__all__ = ["MAX_NAME_BYTES", "MAX_PATH_LENGTH", "MAX_SEGMENTS", "StaticFiles"]

@@ -29,7 +29,15 @@ TYPE_DEPS = ["mypy==2.4.1"]
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "integration", "lint", "typecheck", "lowest", "newest"]
+nox.options.sessions = [
+    "tests",
+    "integration",
+    "lint",
+    "typecheck",
+    "lowest",
+    "newest",
+    "bench_smoke",
+]
 
 
 def local(name: str, extras: str = "") -> str:
@@ -149,6 +157,26 @@ def bench(session: nox.Session) -> None:
     quick = ["--quick"] if "--quick" in session.posargs else []
     for name in plugin_benches:
         session.run("python", "-m", f"benchmarks.plugins.{name}", *quick)
+
+
+SMOKE = ["--scenario", "hello", "--app", "bareasgi", "--rounds", "15", "--no-wire"]
+SMOKE_LIMIT = "3"
+
+
+@nox.session(python=BENCH_PYTHON)
+def bench_smoke(session: nox.Session) -> None:
+    """A gate against a hot path broken by accident: hello world within 3x the floor.
+
+    15 rounds against the raw-ASGI floor only, loose enough for a noisy shared machine; a miss
+    is measured once more before the session fails.
+    """
+    session.install(local("core"))
+    command = ["python", "-m", "benchmarks", *SMOKE, "--strict", "--hello-limit", SMOKE_LIMIT]
+    first = session.run(*command, silent=True, success_codes=[0, 1])
+    print(first, flush=True)
+    if "MISSED" in str(first):
+        session.log("hello world over the smoke limit: measuring once more")
+        session.run(*command)
 
 
 @nox.session(python=PYTHONS[0])

@@ -19,7 +19,7 @@ from prometheus_helpers import (
 
 from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
 from bareasgi.testing import TestClient
-from bareasgi_prometheus import OTHER_METHOD, STANDARD_METHODS, UNMATCHED_ROUTE, metrics_for
+from bareasgi_prometheus import OTHER_METHOD, STANDARD_METHODS, UNMATCHED_ROUTE, prometheus_state
 
 TEXT = [(b"content-type", b"text/plain")]
 TEMPLATES = {"/hello", "/users/{user_id:int}", "/files/{path:path}"}
@@ -46,7 +46,7 @@ def check_labels(text: str) -> None:
 
 async def test_thousands_of_unmatched_paths_odd_methods_and_huge_queries_keep_series_flat() -> None:
     app = make_app()
-    metrics = metrics_for(app)
+    metrics = prometheus_state(app)
     odd_methods = ["BREW", "X" * 200, "get", "G€T", "PROPFIND", "M-SEARCH"]
     huge_query = b"q=" + b"x" * 100_000
     async with TestClient(app) as client:
@@ -105,7 +105,7 @@ def test_no_request_turns_into_a_label(requests: list[tuple[str, bytes, bytes]])
         for method, path, query in requests:
             await call(app, method, b"/" + path, query)
         # 3 templates x (9 standard methods + other), plus the unmatched label's 10
-        assert metrics_for(app).series_count <= 4 * 10
+        assert prometheus_state(app).series_count <= 4 * 10
         status, body = await call(app, "GET", b"/metrics")
         assert status == 200
         return body.decode()

@@ -40,7 +40,7 @@ from bareasgi_prometheus import (
     UNMATCHED_ROUTE,
     PrometheusMetrics,
     add_prometheus,
-    metrics_for,
+    prometheus_state,
 )
 
 TEXT = [(b"content-type", b"text/plain")]
@@ -465,12 +465,12 @@ async def test_each_application_has_its_own_registry() -> None:
         found_one, found_two = await scrape(one), await scrape(two)
     assert value(found_one, REQUESTS, method="GET", route="/hello", status="200") == 2
     assert value(found_two, REQUESTS, method="GET", route="/hello", status="200") == 1
-    assert metrics_for(first).registry is not metrics_for(second).registry
+    assert prometheus_state(first).registry is not prometheus_state(second).registry
 
 
 async def test_own_metrics_registered_in_the_registry_are_shown() -> None:
     app = make_app()
-    orders = Counter("shop_orders", "Orders taken.", registry=metrics_for(app).registry)
+    orders = Counter("shop_orders", "Orders taken.", registry=prometheus_state(app).registry)
 
     async def order(scope: Scope, info: Info, matches: Matches, content: Content) -> int:
         orders.inc()
@@ -518,11 +518,11 @@ async def test_invalid_options_are_reported_at_construction() -> None:
 
 def test_multiprocess_mode_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    assert not metrics_for(Application(plugins={"prometheus": {}})).multiprocess
+    assert not prometheus_state(Application(plugins={"prometheus": {}})).multiprocess
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/bareasgi-prometheus")
     with pytest.raises(PluginOptionsError, match="not an existing directory"):
         Application(plugins={"prometheus": {}})
-    assert not metrics_for(
+    assert not prometheus_state(
         Application(plugins={"prometheus": {"multiprocess": False}})
     ).multiprocess
 
@@ -535,8 +535,7 @@ async def test_add_prometheus_without_the_plugin_system() -> None:
     app.http_router.add({"GET"}, "/hello", hello)
     metrics = add_prometheus(app, multiprocess=False, prefix="plain")
     assert isinstance(metrics, PrometheusMetrics)
-    with pytest.raises(LookupError):
-        metrics_for(app)
+    assert prometheus_state(app) is metrics  # enabled from code: the plugin's state
     async with TestClient(app) as client:
         await client.get("/hello")
         found = await scrape(client)
@@ -583,7 +582,7 @@ async def test_the_accessor_reaches_the_metrics_from_a_handler() -> None:
     app = make_app()
 
     async def series(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
-        count = metrics_for(app).series_count
+        count = prometheus_state(app).series_count
         return 200, TEXT, text_writer(str(count))
 
     app.http_router.add({"GET"}, "/series", series)

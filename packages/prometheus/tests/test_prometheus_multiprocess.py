@@ -21,7 +21,7 @@ from bareasgi_prometheus import (
     DISCONNECTED_STATUS,
     add_prometheus,
     clear_multiprocess_directory,
-    metrics_for,
+    prometheus_state,
 )
 
 TEXT = [(b"content-type", b"text/plain")]
@@ -61,7 +61,7 @@ async def test_multiprocess_mode_counts_into_the_directory(
     directory: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = Application(plugins={"prometheus": {"prefix": "mp_one"}})
-    assert metrics_for(app).multiprocess
+    assert prometheus_state(app).multiprocess
     app.http_router.add({"GET"}, "/users/{user_id:int}", hello)
     app.http_router.add({"GET"}, "/boom", boom)
     app.http_router.add({"GET"}, "/stream", stream)

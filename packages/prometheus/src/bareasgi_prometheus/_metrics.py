@@ -9,7 +9,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Final, cast, final
+from typing import Any, Final, cast, final
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -23,22 +23,24 @@ from prometheus_client.utils import floatToGoString
 
 from bareasgi import (
     ROUTE_KEY,
+    BindableMiddleware,
     BytesBody,
     ChunkedBody,
     ClientDisconnected,
     Content,
     HttpError,
     HttpHandler,
-    HttpMiddleware,
     HttpResponse,
     Info,
     Matches,
     Route,
     Scope,
+    bindable,
+    final_status,
 )
 
 from ._exposition import accepts_gzip, compress, header_value, negotiate
-from ._options import DEFAULT_BUCKETS, MULTIPROC_DIR_VARIABLE, PrometheusOptions
+from ._options import MULTIPROC_DIR_VARIABLE, PrometheusOptions
 from ._series import (
     ABANDONED_STATUS,
     DISCONNECTED_STATUS,
@@ -47,9 +49,6 @@ from ._series import (
     Series,
     SharedSeries,
 )
-
-if TYPE_CHECKING:
-    from bareasgi import Application
 
 UNMATCHED_ROUTE: Final = "<unmatched>"
 """The route label of requests that matched no route (404s, and 400s for bad paths)."""
@@ -60,6 +59,9 @@ STANDARD_METHODS: Final = frozenset(
 )
 
 Headers = list[tuple[bytes, bytes]]
+
+_CHECKED_MAX: Final = 1024
+"""At most this many header pairs are remembered as valid (see `_remember_headers`)."""
 
 _STATUS_TEXT: Final = tuple(str(status) for status in range(600))
 _LABELS: Final = ("method", "route")
@@ -86,7 +88,8 @@ def _help(prefix: str) -> dict[str, tuple[str, str]]:
 class PrometheusMetrics:
     """Request metrics for one application, and the registry they are exposed from.
 
-    Made by `add_prometheus` or the plugin; handlers reach it with `metrics_for(app)`.
+    The `prometheus` plugin's state (`add_prometheus` enables the plugin); handlers reach it
+    with `prometheus_state(app)` or `prometheus_state(scope)`.
 
     Attributes:
         options: The options it was made with.
@@ -97,9 +100,7 @@ class PrometheusMetrics:
         multiprocess: Whether metrics are shared between workers through the directory.
     """
 
-    def __init__(
-        self, options: PrometheusOptions | None = None, *, registry: CollectorRegistry | None = None
-    ) -> None:
+    def __init__(self, options: PrometheusOptions | None = None) -> None:
         options = options if options is not None else PrometheusOptions()
         problems = options.problems()
         if problems:
@@ -121,16 +122,17 @@ class PrometheusMetrics:
         self._shared: tuple[Any, Any, Any, Any] | None = None
         """prometheus-client's metrics, in multiprocess mode."""
         self._pending: list[Pending] = []
+        self._checked: set[tuple[bytes, bytes]] = set()
+        """Header pairs `final_status` found valid: the middleware's fast path trusts these."""
         if self.multiprocess:
-            if registry is not None:
-                raise ValueError("multiprocess mode builds its own registry; pass none")
             self.registry = self._multiprocess_registry()
         else:
+            registry = options.registry
             self.registry = registry if registry is not None else CollectorRegistry()
             self.registry.register(_LocalCollector(self))
             if options.process_metrics:
                 _add_process_collectors(self.registry)
-        self.middleware: HttpMiddleware = _make_middleware(self)
+        self.middleware: BindableMiddleware = _make_middleware(self)
         """The tuple middleware that counts (add it once, outermost for the fullest view)."""
 
     # ---- series -----------------------------------------------------------------------------
@@ -336,37 +338,25 @@ def _add_process_collectors(registry: CollectorRegistry) -> None:
 # ---- the middleware ---------------------------------------------------------------------------
 
 
-def _status(value: Any) -> int:
-    """The status core will send for a handler's status: 500 for anything it refuses."""
-    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
-        return int(value)
-    return ABANDONED_STATUS
-
-
 def _failure_status(error: BaseException) -> int:
-    """The status counted for a request whose handler raised `error`."""
-    if isinstance(error, HttpError):  # raised by middleware inside this one
-        return _status(error.status)
+    """The status counted for a request whose handler raised `error` (not an HttpError)."""
     if isinstance(error, ClientDisconnected) or not isinstance(error, Exception):
         return DISCONNECTED_STATUS  # the client left, or the task was cancelled
     return 500  # core answers 500, outside this middleware
 
 
-def _answer(response: Any, method: str) -> tuple[int, Any, int]:
-    """(status, body to meter or None, body size) of a handler's answer, as core sends it."""
-    status: Any
-    body: Any
-    if type(response) is tuple:
-        length = len(response)
-        if not 1 <= length <= 4:
-            return ABANDONED_STATUS, None, 0
-        status = response[0]
-        body = response[2] if length > 2 else None
-    else:
-        status = response
-        body = None
-    if type(status) is not int or not 100 <= status <= 599:
-        status = _status(status)
+def _answer(response: Any, method: str, checked: set[tuple[bytes, bytes]]) -> tuple[int, Any, int]:
+    """(status, body to meter or None, body size) of a handler's answer, as core sends it.
+
+    The general path: the status is core's own `final_status`. The headers of an answer core
+    sends are remembered in `checked`, for the fast path in `measured`.
+    """
+    status = final_status(response)
+    if type(response) is not tuple or len(response) < 3:
+        if status != ABANDONED_STATUS and type(response) is tuple and len(response) == 2:
+            _remember_headers(response[1], checked)
+        return status, None, 0
+    body = response[2]
     body_type = type(body)
     if body_type is BytesBody:
         size = len(body.data)
@@ -380,7 +370,28 @@ def _answer(response: Any, method: str) -> tuple[int, Any, int]:
         return status, body, 0
     else:
         return ABANDONED_STATUS, None, 0  # not a body: core answers 500
+    if status != ABANDONED_STATUS:
+        _remember_headers(response[1], checked)
     return status, None, 0 if method == "HEAD" else size
+
+
+def _remember_headers(headers: Any, checked: set[tuple[bytes, bytes]]) -> None:
+    """Remember the pairs of `headers`, which `final_status` has just found valid.
+
+    Only tuples of two exact `bytes` are kept, and the fast path trusts a hit only for a pair of
+    those exact types, so what the set holds never changes what is counted. Content-length is
+    left to the general path, as core leaves it to its own.
+    """
+    if type(headers) is not list or len(checked) >= _CHECKED_MAX:
+        return
+    for header in headers:
+        if (
+            type(header) is tuple
+            and type(header[0]) is bytes
+            and type(header[1]) is bytes
+            and header[0] != b"content-length"
+        ):
+            checked.add(header)
 
 
 def _metered(response: Any, body: Any, series: Series, status: int, start: float) -> HttpResponse:
@@ -396,10 +407,10 @@ async def _unmetered(
     try:
         return await handler(scope, info, matches, content)
     except HttpError as error:
-        return error.status, error.headers, error.body
+        return error.as_response()
 
 
-def _make_middleware(metrics: PrometheusMetrics) -> HttpMiddleware:
+def _make_middleware(metrics: PrometheusMetrics) -> BindableMiddleware:
     tables = metrics._tables
     unmatched = metrics._unmatched
     excluded = metrics._excluded
@@ -408,6 +419,7 @@ def _make_middleware(metrics: PrometheusMetrics) -> HttpMiddleware:
     bounds = metrics._bounds
     first_bound = bounds[0]
     local = not metrics.multiprocess
+    checked = metrics._checked
 
     def bind_handler(handler: HttpHandler) -> HttpHandler:
         """Metrics around `handler`: core composes through this, a call less per request."""
@@ -439,23 +451,44 @@ def _make_middleware(metrics: PrometheusMetrics) -> HttpMiddleware:
             try:
                 response = await handler(scope, info, matches, content)
             except HttpError as error:  # see `catches_http_error` below: counted as its answer
-                response = error.status, error.headers, error.body
+                response = error.as_response()
             except BaseException as error:
                 series.finish(_failure_status(error), 0, start)
                 raise
 
             if local and type(response) is tuple and len(response) == 3:
-                # The usual answers, `(status, headers, text_writer(...))` and core's own error
-                # responses (bytes), counted inline: a method call here is a noticeable share of
-                # a hello world.
+                # The fast path: the usual answers, `(status, headers, text_writer(...))` and
+                # core's own error responses (bytes), counted inline (a method call here is a
+                # noticeable share of a hello world). It takes a final status (core's rule:
+                # 200-599) and headers whose every pair the general path (`_answer`, by
+                # `final_status`) found valid before; anything else goes the general way, so
+                # both count what core sends (a property test feeds both the same answers).
                 body: Any
-                status, _, body = response
+                headers: Any
+                status, headers, body = response
                 body_type = type(body)
-                if (
+                fast = (
                     (body_type is BytesBody or body_type is bytes)
                     and type(status) is int
-                    and 100 <= status <= 599
-                ):
+                    and 200 <= status <= 599
+                    and type(headers) is list
+                )
+                if fast:
+                    try:
+                        for header in headers:
+                            # A hit is trusted only for a tuple of exact bytes (not one merely
+                            # equal to a remembered pair).
+                            if (
+                                header not in checked
+                                or type(header) is not tuple
+                                or type(header[0]) is not bytes
+                                or type(header[1]) is not bytes
+                            ):
+                                fast = False
+                                break
+                    except TypeError:  # an unhashable header: the general path decides
+                        fast = False
+                if fast:
                     duration = clock() - start
                     series.in_progress -= 1
                     statuses = series.statuses
@@ -474,7 +507,7 @@ def _make_middleware(metrics: PrometheusMetrics) -> HttpMiddleware:
                         series.bytes += len(body.data if body_type is BytesBody else body)
                     return cast(HttpResponse, response)
 
-            status, streamed, size = _answer(response, method)
+            status, streamed, size = _answer(response, method, checked)
             if streamed is not None:
                 return _metered(response, streamed, series, status, start)
             series.finish(status, size, start)
@@ -482,16 +515,9 @@ def _make_middleware(metrics: PrometheusMetrics) -> HttpMiddleware:
 
         return measured
 
-    async def prometheus_middleware(
-        scope: Scope, info: Info, matches: Matches, content: Content, handler: HttpHandler
-    ) -> HttpResponse:
-        return await bind_handler(handler)(scope, info, matches, content)
-
-    prometheus_middleware.bind_handler = bind_handler  # type: ignore[attr-defined]
     # The middleware turns HttpError into a response itself, so when it is innermost core
     # binds it to the route's handler without a wrapper doing that.
-    prometheus_middleware.catches_http_error = True  # type: ignore[attr-defined]
-    return prometheus_middleware
+    return bindable(bind_handler, catches_http_error=True)
 
 
 def _chunk_size(chunk: Any) -> int:
@@ -556,74 +582,9 @@ class _MeteredBody:
             self._series.abandon(ABANDONED_STATUS, self._size, self._start)
 
 
-# ---- the accessor and the plain function ---------------------------------------------------
-
-
-def metrics_for(app: Application) -> PrometheusMetrics:
-    """The `PrometheusMetrics` of an application that enabled the plugin.
-
-    Raises:
-        LookupError: The application has no Prometheus plugin enabled.
-    """
-    for enabled in app.plugins:
-        if isinstance(enabled.state, PrometheusMetrics):
-            return enabled.state
-    raise LookupError("the application has not enabled the 'prometheus' plugin")
-
-
-def add_prometheus(
-    app: Application,
-    *,
-    path: str = "/metrics",
-    prefix: str = "bareasgi",
-    buckets: Iterable[float] = DEFAULT_BUCKETS,
-    exclude_paths: Iterable[str] = (),
-    exclude_metrics_route: bool = True,
-    multiprocess: bool | None = None,
-    process_metrics: bool = True,
-    gzip: bool = True,
-    registry: CollectorRegistry | None = None,
-) -> PrometheusMetrics:
-    """Measure `app`'s requests and serve them at `path`, without the plugin system.
-
-    Adds the middleware (inside any already added, like `app.add_middleware`) and the metrics
-    route; in multiprocess mode, a shutdown handler that drops this worker's live gauges.
-    The options are those of the plugin (see `PrometheusOptions`); `registry`, single-process
-    only, is a registry of yours to expose instead of a new one.
-
-    Returns:
-        The metrics, whose `registry` takes your own metrics too.
-
-    Raises:
-        ValueError: Invalid options, naming each problem.
-    """
-    options = PrometheusOptions(
-        path=path,
-        prefix=prefix,
-        buckets=tuple(buckets),
-        exclude_paths=tuple(exclude_paths),
-        exclude_metrics_route=exclude_metrics_route,
-        multiprocess=multiprocess,
-        process_metrics=process_metrics,
-        gzip=gzip,
-    )
-    metrics = PrometheusMetrics(options, registry=registry)
-    app.add_middleware(metrics.middleware)  # first: it refuses once the app has started
-    app.http_router.add({"GET"}, options.path, metrics.endpoint)
-    if metrics.multiprocess:
-
-        async def mark_dead(scope: Scope, info: Info, message: Any) -> None:
-            metrics.mark_process_dead()
-
-        app.on_shutdown(mark_dead)
-    return metrics
-
-
 __all__ = [
     "OTHER_METHOD",
     "STANDARD_METHODS",
     "UNMATCHED_ROUTE",
     "PrometheusMetrics",
-    "add_prometheus",
-    "metrics_for",
 ]

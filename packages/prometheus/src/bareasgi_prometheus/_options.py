@@ -6,8 +6,12 @@ import itertools
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
+
+from prometheus_client import CollectorRegistry
+
+from bareasgi.options import option
 
 MULTIPROC_DIR_VARIABLE: Final = "PROMETHEUS_MULTIPROC_DIR"
 """prometheus-client's multiprocess directory: set means multiprocess mode."""
@@ -18,36 +22,36 @@ DEFAULT_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
 _PREFIX: Final = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*").fullmatch
 
 
-def _doc(text: str) -> dict[str, str]:
-    return {"doc": text}
-
-
 @dataclass(frozen=True)
 class PrometheusOptions:
     """Options of the Prometheus plugin and of `add_prometheus`."""
 
-    path: str = field(default="/metrics", metadata=_doc("the metrics route's path"))
-    prefix: str = field(default="bareasgi", metadata=_doc("prefix of the metric names"))
-    buckets: tuple[float, ...] = field(
-        default=DEFAULT_BUCKETS, metadata=_doc("upper bounds of the latency buckets, in seconds")
+    path: str = option("the metrics route's path", default="/metrics")
+    prefix: str = option("prefix of the metric names", default="bareasgi")
+    buckets: tuple[float, ...] = option(
+        "upper bounds of the latency buckets, in seconds", default=DEFAULT_BUCKETS
     )
-    exclude_paths: tuple[str, ...] = field(
-        default=(), metadata=_doc("route templates (or paths of unmatched requests) not measured")
+    exclude_paths: tuple[str, ...] = option(
+        "route templates (or paths of unmatched requests) not measured", default=()
     )
-    exclude_metrics_route: bool = field(
-        default=True, metadata=_doc("leave requests to the metrics route out of the metrics")
+    exclude_metrics_route: bool = option(
+        "leave requests to the metrics route out of the metrics", default=True
     )
-    multiprocess: bool | None = field(
+    multiprocess: bool | None = option(
+        f"share metrics between workers through ${MULTIPROC_DIR_VARIABLE}; "
+        "None: when that variable is set",
         default=None,
-        metadata=_doc(
-            f"share metrics between workers through ${MULTIPROC_DIR_VARIABLE}; "
-            "None: when that variable is set"
-        ),
     )
-    process_metrics: bool = field(
-        default=True, metadata=_doc("add process_*, python_gc_* and python_info metrics")
+    process_metrics: bool = option(
+        "add process_*, python_gc_* and python_info metrics", default=True
     )
-    gzip: bool = field(default=True, metadata=_doc("gzip the metrics page when the scraper asks"))
+    gzip: bool = option("gzip the metrics page when the scraper asks", default=True)
+    # `option` returns a dataclasses.field (ruff cannot tell, for a type it does not know).
+    registry: CollectorRegistry | None = option(  # noqa: RUF009
+        "a prometheus_client CollectorRegistry of yours to expose instead of a new one "
+        "(single-process mode only)",
+        default=None,
+    )
 
     def problems(self) -> list[str]:
         """What is wrong with these options, each naming the option; empty when fine."""
@@ -73,6 +77,8 @@ class PrometheusOptions:
             if not path.startswith("/"):
                 found.append(f"option 'exclude_paths': {path!r} does not start with '/'")
         directory = os.environ.get(MULTIPROC_DIR_VARIABLE)
+        if self.registry is not None and self.use_multiprocess:
+            found.append("option 'registry': multiprocess mode builds its own registry; pass none")
         if self.multiprocess and not directory:
             found.append(
                 f"option 'multiprocess' is true but ${MULTIPROC_DIR_VARIABLE} is not set "

@@ -1,7 +1,9 @@
 """The `prometheus` plugin: thin glue from bareASGI's hooks to `PrometheusMetrics`.
 
-Enable it with `Application(plugins={'prometheus': {...}})`; the options are
-`PrometheusOptions`' fields. Handlers reach the metrics with `metrics_for(app)`.
+Enable it with `Application(plugins={'prometheus': {...}})`, or from code with
+`bareasgi_prometheus.add_prometheus(app, ...)`, which enables this very module; the options are
+`PrometheusOptions`' fields. Handlers reach the metrics with `prometheus_state(app)` (or
+`prometheus_state(scope)`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from bareasgi import EnabledPlugin, HttpMiddleware, RouteSpec, hookimpl
 from ._metrics import PrometheusMetrics
 from ._options import PrometheusOptions
 
-name: Final = "prometheus"
-"""The plugin's name when this module is passed as a plugin object."""
+PLUGIN_NAME: Final = "prometheus"
+"""The plugin's name: its entry point's, and this module's when it is passed as an object."""
+
+name: Final = PLUGIN_NAME
 
 
 def _metrics(plugin: EnabledPlugin) -> PrometheusMetrics:

@@ -18,7 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bareasgi import Application, HttpError, bytes_writer, final_status, text_writer
-from bareasgi._http import ResponseError, fast_response, send_response, unpack_response
+from bareasgi._http import (
+    RequestBody,
+    ResponseError,
+    fast_response,
+    send_response,
+    unpack_response,
+)
 from bareasgi.testing import TestClient
 from bareasgi.types import Content, Info, Matches, Message, Scope
 
@@ -52,9 +58,8 @@ def _general(response: Any, method: str, checked: set[tuple[bytes, bytes]]) -> l
     async def run() -> None:
         status, headers, body, pushes = unpack_response(response)
         scope: Scope = {"type": "http", "method": method, "headers": []}
-        await send_response(
-            scope, receive, send, 1 << 20, status, headers, body, pushes, None, checked
-        )
+        content = RequestBody(scope, receive, 1 << 20)
+        await send_response(scope, content, send, status, headers, body, pushes, None, checked)
 
     try:
         asyncio.run(run())
@@ -75,6 +80,7 @@ _REMEMBERED_PAIRS = [(b"content-type", b"text/plain"), (b"x-a", b"1"), (b"x-a", 
 @st.composite
 def headers(draw: st.DrawFn) -> Any:
     name: Any
+    value: Any
     if draw(st.booleans()):  # often a lookalike of a pair the memory holds
         name, value = draw(st.sampled_from(_REMEMBERED_PAIRS))
     else:

@@ -6,7 +6,7 @@ Handlers take `(scope, info, matches, content)` and return a status or a
 
 from __future__ import annotations
 
-from ._http import final_status
+from ._http import RequestBody, final_status
 from .applications import ALLOW_KEY, APP_KEY, ROUTE_KEY, Application, bindable
 from .errors import ClientDisconnected, HttpError, InvalidPath
 from .hookspecs import hookimpl
@@ -68,6 +68,7 @@ __all__ = [
     "PluginError",
     "PluginNotEnabledError",
     "PluginOptionsError",
+    "RequestBody",
     "Route",
     "RouteSpec",
     "Scope",

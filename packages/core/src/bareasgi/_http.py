@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from typing import Any, Final, final
 
 from .errors import ClientDisconnected, HttpError
@@ -27,85 +28,164 @@ class ResponseError(Exception):
     """A handler returned something that is not a response."""
 
 
-PUMP_KEY: Final = "bareasgi.body_pump"
-"""Scope key, internal: while a streamed response is watched for a disconnect, the watcher is
-the only caller of `receive()` and the request body reads the messages it passes on from here."""
+YIELD_CHUNKS: Final = 16
+YIELD_BYTES: Final = 256 * 1024
+"""A streamed body gives the event loop a turn at least every `YIELD_CHUNKS` chunks or
+`YIELD_BYTES` bytes sent, whichever comes first (see `_pump`)."""
 
-
-async def request_body(scope: Scope, receive: Receive, limit: int) -> AsyncIterator[bytes]:
-    """The request body as an async iterator of bytes, read from `receive()` only when asked.
-
-    More than `limit` bytes (by content-length, or counted as they arrive) raises
-    `HttpError(413)` before the rest is read; an invalid content-length raises `HttpError(400)`;
-    a client that goes away raises `ClientDisconnected`.
-
-    Made on every request, and most handlers never read it: an async generator object costs
-    less to make than an instance of any class, and its code runs only when it is iterated.
-    """
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                declared = int(value)
-            except ValueError:
-                raise HttpError(400, b"Invalid content-length") from None
-            if declared > limit:
-                raise _too_large(limit)
-    read = 0
-    while True:
-        pump: _Pump | None = scope.get(PUMP_KEY)
-        message = await receive() if pump is None else await pump.take()
-        kind = message["type"]
-        if kind != "http.request":
-            if kind == "http.disconnect":
-                raise ClientDisconnected
-            return
-        chunk: bytes = message.get("body", b"")
-        read += len(chunk)
-        if read > limit:
-            raise _too_large(limit)
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
-
-
-async def wait_for_disconnect(scope: Scope, receive: Receive, limit: int) -> None:
-    """Return when the client disconnects; runs beside a streaming response.
-
-    It becomes the only caller of `receive()`: body messages it meets are kept for a request
-    body that may still be read, up to the body limit, beyond which they are dropped.
-    """
-    pump = scope.get(PUMP_KEY)
-    if pump is None:
-        pump = scope[PUMP_KEY] = _Pump()
-    while True:
-        message = await receive()
-        kind = message["type"]
-        if kind == "http.request":
-            size = len(message.get("body", b""))
-            if pump.size + size <= limit:
-                pump.put(message, size)
-            elif not message.get("more_body", False):
-                pump.put(message, 0)  # keep the end marker so readers finish
-        elif kind == "http.disconnect":
-            pump.put(message, 0)
-            return
+Cleanup = Callable[[], object]
+"""A clean-up callback: returns nothing, or an awaitable that core awaits."""
 
 
 @final
-class _Pump:
-    """Body messages read by the disconnect watcher, waiting for the body's reader."""
+class RequestBody:
+    """The request body, read from `receive()` only when iterated: a handler's `content`.
 
-    __slots__ = ("messages", "size", "wake")
+    It is also the request's one channel to `receive()`: while a streamed response is sent, a
+    watcher (`watch`) becomes the only caller of `receive()`, passes the body messages it meets
+    on to this object for a reader that may still come, and tells the responding task when the
+    client goes away. And it holds the request's clean-ups (`add_cleanup`), run once the
+    response is over, however it ended.
 
-    def __init__(self) -> None:
+    Iterating it yields the body's chunks; more than the body limit (by content-length, or
+    counted as they arrive) raises `HttpError(413)` before the rest is read; an invalid
+    content-length raises `HttpError(400)`; a client that goes away raises
+    `ClientDisconnected`. It can be iterated once: a second `async for` goes on where the first
+    stopped (and finds nothing once the body was read to its end).
+
+    Made for every request, and most handlers never read it: `__init__` sets four slots and
+    nothing else; the rest is made when first needed.
+    """
+
+    __slots__ = ("_iterator", "_watcher", "cleanups", "limit", "receive", "scope")
+    _iterator: AsyncGenerator[bytes, None]
+    _watcher: _Watcher
+
+    def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
+        self.scope = scope
+        self.receive = receive
+        """What the body reads messages from: the server's `receive`, or, while a response
+        streams, the watcher's hand-over."""
+        self.limit = limit
+        """The request body limit in bytes (the route's, or the application's)."""
+        self.cleanups: list[Cleanup] | None = None
+        """The clean-ups to run when the response is over (see `add_cleanup`)."""
+
+    def __aiter__(self) -> AsyncGenerator[bytes, None]:
+        try:
+            return self._iterator
+        except AttributeError:  # the first iteration (a slot not yet set)
+            iterator = self._iterator = self._chunks()
+            return iterator
+
+    async def aclose(self) -> None:
+        """Stop reading: the rest of the body is left unread."""
+        iterator: AsyncGenerator[bytes, None] | None = getattr(self, "_iterator", None)
+        if iterator is not None:
+            await iterator.aclose()
+
+    @property
+    def disconnected(self) -> bool:
+        """True once a streamed response's watcher saw the client go away."""
+        watcher: _Watcher | None = getattr(self, "_watcher", None)
+        return watcher is not None and watcher.disconnected
+
+    def add_cleanup(self, cleanup: Cleanup) -> None:
+        """Run `cleanup()` once the response is over: sent, failed, or the client gone.
+
+        For what a request leaves behind (temporary files of an upload, a decompressor):
+        clean-ups run in the order added, each once, an awaitable result awaited; one that
+        raises is logged and the others still run.
+        """
+        if self.cleanups is None:
+            self.cleanups = []
+        self.cleanups.append(cleanup)
+
+    async def run_cleanups(self) -> None:
+        """Run the clean-ups added so far (core calls this when the response is over)."""
+        cleanups, self.cleanups = self.cleanups, None
+        for cleanup in cleanups or ():
+            try:
+                result = cleanup()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                LOGGER.exception("A request clean-up failed: %r", cleanup)
+
+    async def _chunks(self) -> AsyncGenerator[bytes, None]:
+        limit = self.limit
+        for name, value in self.scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise HttpError(400, b"Invalid content-length") from None
+                if declared > limit:
+                    raise _too_large(limit)
+        read = 0
+        while True:
+            message = await self.receive()  # (looked up each time: the watcher may take over)
+            kind = message["type"]
+            if kind != "http.request":
+                if kind == "http.disconnect":
+                    raise ClientDisconnected
+                return
+            chunk: bytes = message.get("body", b"")
+            read += len(chunk)
+            if read > limit:
+                raise _too_large(limit)
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+    def watch(self, task: asyncio.Task[Any]) -> asyncio.Task[None]:
+        """Start watching for the client going away while a response streams.
+
+        The watcher task becomes the only caller of the server's `receive()`: it cancels
+        `task` (the responding task) when the client goes away, and keeps the body messages it
+        meets, up to the body limit, for the body's reader, which takes them from it from now
+        on. One task per streamed response.
+        """
+        watcher = _Watcher(self.receive, self.limit)
+        self._watcher = watcher
+        self.receive = watcher.take
+        return asyncio.get_running_loop().create_task(watcher.run(task))
+
+
+@final
+class _Watcher:
+    """Watches `receive()` beside a streamed response; hands body messages to the reader."""
+
+    __slots__ = ("disconnected", "limit", "messages", "queued", "receive", "wake")
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self.receive = receive
+        self.limit = limit
         self.messages = deque[Message]()
-        self.size = 0
+        self.queued = 0
         self.wake = asyncio.Event()
+        self.disconnected = False
+
+    async def run(self, task: asyncio.Task[Any]) -> None:
+        while True:
+            message = await self.receive()
+            kind = message["type"]
+            if kind == "http.request":
+                size = len(message.get("body", b""))
+                if self.queued + size <= self.limit:
+                    self.put(message, size)
+                elif not message.get("more_body", False):
+                    self.put(message, 0)  # keep the end marker so a reader finishes
+            elif kind == "http.disconnect":
+                self.disconnected = True
+                self.put(message, 0)
+                task.cancel()
+                return
 
     def put(self, message: Message, size: int) -> None:
         self.messages.append(message)
-        self.size += size
+        self.queued += size
         self.wake.set()
 
     async def take(self) -> Message:
@@ -113,7 +193,7 @@ class _Pump:
             self.wake.clear()
             await self.wake.wait()
         message = self.messages.popleft()
-        self.size -= len(message.get("body", b""))
+        self.queued -= len(message.get("body", b""))
         return message
 
 
@@ -322,9 +402,8 @@ def final_status(response: Any) -> int:
 
 async def send_response(
     scope: Scope,
-    receive: Receive,
+    content: RequestBody,
     send: Send,
-    limit: int,
     status: int,
     headers: Any,
     body: Any,
@@ -334,7 +413,7 @@ async def send_response(
 ) -> None:
     """Check and send one response; streamed bodies stop when the client goes away.
 
-    `receive` and `limit` are the request's, for the request body while a response streams;
+    `content` is the request's body and channel to `receive()`, watched while a body streams;
     `checked` is the application's memory of valid header pairs (see `check_headers`).
 
     Raises:
@@ -389,14 +468,13 @@ async def send_response(
         await send({"type": "http.response.body", "body": b""})
         return
 
-    await _stream(scope, receive, send, limit, status, headers, body, source)
+    await _stream(scope, content, send, status, headers, body, source)
 
 
 async def _stream(
     scope: Scope,
-    receive: Receive,
+    content: RequestBody,
     send: Send,
-    limit: int,
     status: int,
     headers: Headers,
     body: AsyncIterable[bytes],
@@ -404,40 +482,49 @@ async def _stream(
 ) -> None:
     """Send a body chunk by chunk while watching for the client going away.
 
-    Servers such as hypercorn report a disconnect only through `receive()`, so a watcher task
-    waits on it; when it fires, the pump is cancelled, which closes the body iterator (its
-    `finally` runs) and nothing more is sent.
+    Servers such as hypercorn report a disconnect only through `receive()`, so one watcher task
+    waits on it (`RequestBody.watch`); when the client goes away it cancels this task, which
+    is sending: the cancellation lands where the pump awaits — the body iterator blocked on
+    its source, a `send`, or the turn the pump gives the loop every `YIELD_CHUNKS` chunks or
+    `YIELD_BYTES` bytes (servers make `send` return at once after a disconnect, so a body that
+    never awaits would otherwise never let the watcher run). The body iterator is then closed
+    (its `finally` runs) and nothing more is sent.
     """
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers})
     except OSError:  # ASGI 2.4: send raises once the client has gone
         await _close_iterable(body)
         return
-    # From here the watcher alone calls receive(); a request body still being read (by the
-    # response body, say) takes the messages it passes on. Set before either task starts.
-    scope[PUMP_KEY] = _Pump()
-    pump = asyncio.ensure_future(_pump(send, body))
-    watcher = asyncio.ensure_future(wait_for_disconnect(scope, receive, limit))
+    task = asyncio.current_task()
+    assert task is not None
+    watcher = content.watch(task)
     try:
-        await asyncio.wait((pump, watcher), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not pump.done():
-            pump.cancel()
-        watcher.cancel()
-        await asyncio.gather(pump, watcher, return_exceptions=True)
-    if pump.cancelled():
-        return  # the client went away
-    error = pump.exception()
-    if error is not None and not isinstance(error, _ClientGone):
+        await _pump(send, body)
+    except asyncio.CancelledError:
+        # Ours (the watcher's) when the client left; anyone else's is passed on.
+        if not (content.disconnected and watcher.done() and task.uncancel() == 0):
+            raise
+    except _ClientGone:
+        pass
+    except ClientDisconnected:
+        # The body read the request body and met the client leaving: a normal event.
+        LOGGER.debug("%s: the client went away while the body streamed", describe(source, scope))
+    except Exception as error:
         # Headers are gone: the only honest answer is to end the connection, which servers do
         # when an application returns without finishing its response.
         LOGGER.error(
             "%s failed while streaming its response body", describe(source, scope), exc_info=error
         )
+    finally:
+        if not watcher.done():
+            watcher.cancel()
+            await asyncio.wait((watcher,))
 
 
 async def _pump(send: Send, body: AsyncIterable[bytes]) -> None:
     iterator = aiter(body)
+    sleep = asyncio.sleep
+    chunks = size = 0
     try:
         async for chunk in iterator:
             if type(chunk) is not bytes:
@@ -449,6 +536,11 @@ async def _pump(send: Send, body: AsyncIterable[bytes]) -> None:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except OSError:  # ASGI 2.4: send raises once the client has gone
                     raise _ClientGone from None
+                chunks += 1
+                size += len(chunk)
+                if chunks >= YIELD_CHUNKS or size >= YIELD_BYTES:
+                    chunks = size = 0
+                    await sleep(0)  # the watcher's turn, should the client have gone
     finally:
         await _close_iterable(iterator)
     try:

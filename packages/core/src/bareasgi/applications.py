@@ -11,10 +11,10 @@ from urllib.parse import quote, unquote
 
 from ._http import (
     DEFAULT_MAX_BODY_SIZE,
+    RequestBody,
     ResponseError,
     describe,
     fast_response,
-    request_body,
     send_response,
     unpack_response,
 )
@@ -336,40 +336,48 @@ class Application:
         limit = self.max_body_size
         if route is not None and route.max_body_size is not None:
             limit = route.max_body_size
-        content = request_body(scope, receive, limit)
-        response: Any
+        content = RequestBody(scope, receive, limit)
         try:
-            response = await call(scope, self.info, matches, content)
-        except HttpError as error:
-            response = error.as_response()
-        except ClientDisconnected:
-            return
-        except Exception:
-            LOGGER.exception("Unhandled error in %s", describe(route, scope))
-            response = _error_body(self.internal_error_response)
-
-        ready = fast_response(response, self._checked)
-        if ready is not None:
-            status, headers, data = ready
-            if method == "HEAD":
-                data = b""
+            response: Any
             try:
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": data})
+                response = await call(scope, self.info, matches, content)
+            except HttpError as error:
+                response = error.as_response()
+            except ClientDisconnected:
+                return
+            except Exception:
+                LOGGER.exception("Unhandled error in %s", describe(route, scope))
+                response = _error_body(self.internal_error_response)
+
+            ready = fast_response(response, self._checked)
+            if ready is not None:
+                status, headers, data = ready
+                if method == "HEAD":
+                    data = b""
+                try:
+                    await send(
+                        {"type": "http.response.start", "status": status, "headers": headers}
+                    )
+                    await send({"type": "http.response.body", "body": data})
+                except OSError:  # ASGI 2.4: send raises once the client has gone
+                    pass
+                return
+            try:
+                status, headers, body, pushes = unpack_response(response)
+                await send_response(
+                    scope, content, send, status, headers, body, pushes, route, self._checked
+                )
             except OSError:  # ASGI 2.4: send raises once the client has gone
-                pass
-            return
-        try:
-            status, headers, body, pushes = unpack_response(response)
-            await send_response(
-                scope, receive, send, limit, status, headers, body, pushes, route, self._checked
-            )
-        except OSError:  # ASGI 2.4: send raises once the client has gone
-            return
-        except ResponseError as error:
-            LOGGER.error("%s returned an ill-formed response: %s", describe(route, scope), error)
-            status, headers, body = _error_body(self.internal_error_response)
-            await send_response(scope, receive, send, limit, status, headers, body, None, route)
+                return
+            except ResponseError as error:
+                LOGGER.error(
+                    "%s returned an ill-formed response: %s", describe(route, scope), error
+                )
+                status, headers, body = _error_body(self.internal_error_response)
+                await send_response(scope, content, send, status, headers, body, None, route)
+        finally:
+            if content.cleanups is not None:
+                await content.run_cleanups()
 
     async def _outside(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Everything but the direct hot path: start-up, then the ASGI wrappers, if any."""

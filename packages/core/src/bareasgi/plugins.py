@@ -395,19 +395,16 @@ def plugin_state[T](target: Application | Scope, name: str, kind: type[T]) -> T:
             bareASGI application is serving).
         TypeError: The plugin of this name keeps another kind of state.
     """
-    app = target if isinstance(target, _application_class()) else target.get(APP_KEY)
-    if app is None:
-        raise PluginNotEnabledError(
-            f"the {name!r} plugin's state was asked for from a scope no bareASGI application"
-            " is serving"
-        )
+    if type(target) is dict or isinstance(target, Mapping):  # a scope (an app is no mapping)
+        app: Application | None = target.get(APP_KEY)
+        if app is None:
+            raise PluginNotEnabledError(
+                f"the {name!r} plugin's state was asked for from a scope no bareASGI application"
+                " is serving"
+            )
+    else:
+        app = target
     return app.plugins.state(name, kind)
-
-
-def _application_class() -> type[Application]:
-    from .applications import Application
-
-    return Application
 
 
 def _unknown(name: str, installed: Mapping[str, object]) -> str:

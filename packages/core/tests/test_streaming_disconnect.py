@@ -1,0 +1,219 @@
+"""Streaming after the client has gone, driven by hand as servers behave: once a client is gone,
+`send()` returns at once without suspending, and only `receive()` says so.
+
+A body that never awaits must still be stopped: the pump gives the loop a turn every
+`YIELD_CHUNKS` chunks or `YIELD_BYTES` bytes, the watcher then cancels it, the iterator is
+closed, and no task is left behind. One watcher task per streamed response, at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bareasgi import Application, Content, Info, Matches, Scope, text_reader
+from bareasgi._http import YIELD_BYTES, YIELD_CHUNKS
+from bareasgi.types import Message
+
+
+class GoneAfter:
+    """A server stand-in whose client leaves after `after` body messages were sent."""
+
+    def __init__(self, after: int, body: bytes = b"") -> None:
+        self.after = after
+        self.sent: list[Message] = []
+        self.body_messages = 0
+        self.gone = asyncio.Event()
+        self.request = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive(self) -> Message:
+        if self.request:
+            return self.request.pop()
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        if self.gone.is_set():
+            return  # as hypercorn and uvicorn do once the client has gone: no suspension
+        self.sent.append(message)
+        if message["type"] == "http.response.body":
+            self.body_messages += 1
+            if self.body_messages >= self.after:
+                self.gone.set()
+
+
+def scope_for(path: str, method: str = "GET") -> Scope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+    }
+
+
+def never_awaiting_app(produced: list[int], closed: list[str], chunk: bytes) -> Application:
+    app = Application()
+
+    async def endless(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                while True:  # never awaits anything: yields from memory
+                    produced[0] += 1
+                    yield chunk
+            finally:
+                closed.append("closed")
+
+        return 200, [(b"content-type", b"application/octet-stream")], body()
+
+    app.http_router.add({"GET"}, "/endless", endless)
+    return app
+
+
+@pytest.mark.parametrize("chunk_size", [16, 64 * 1024])
+async def test_a_never_awaiting_body_stops_within_the_yield_bound(chunk_size: int) -> None:
+    produced = [0]
+    closed: list[str] = []
+    app = never_awaiting_app(produced, closed, b"x" * chunk_size)
+    server = GoneAfter(after=3)
+    before = len(asyncio.all_tasks())
+    await asyncio.wait_for(app(scope_for("/endless"), server.receive, server.send), 30)
+    assert closed == ["closed"]
+    # Chunks produced after the client left: at most one turn's worth of the yield policy.
+    bound = min(YIELD_CHUNKS, -(-YIELD_BYTES // chunk_size))
+    after = produced[0] - server.after
+    assert 0 <= after <= bound + 1, (after, bound)
+    assert len(asyncio.all_tasks()) == before  # the watcher is gone too
+
+
+async def test_the_next_request_is_served_after_a_never_awaiting_body_was_cut() -> None:
+    produced = [0]
+    closed: list[str] = []
+    app = never_awaiting_app(produced, closed, b"y" * 1024)
+
+    async def hello(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
+        return 200, [(b"content-type", b"text/plain")], b"hello"
+
+    app.http_router.add({"GET"}, "/hello", hello)
+    cut = GoneAfter(after=5)
+    await asyncio.wait_for(app(scope_for("/endless"), cut.receive, cut.send), 30)
+    fine = GoneAfter(after=10**9)
+    await asyncio.wait_for(app(scope_for("/hello"), fine.receive, fine.send), 30)
+    assert [m.get("body") for m in fine.sent if m["type"] == "http.response.body"] == [b"hello"]
+
+
+async def test_one_watcher_task_per_streamed_response() -> None:
+    app = Application()
+    seen_tasks: list[int] = []
+
+    async def stream(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
+        async def body() -> AsyncIterator[bytes]:
+            for _ in range(3):
+                await asyncio.sleep(0)
+                seen_tasks.append(len(asyncio.all_tasks()))
+                yield b"chunk"
+
+        return 200, [], body()
+
+    app.http_router.add({"GET"}, "/", stream)
+    server = GoneAfter(after=10**9)
+
+    async def serve() -> None:
+        await app(scope_for("/"), server.receive, server.send)
+
+    before = len(asyncio.all_tasks())
+    await asyncio.create_task(serve())
+    # While it streamed: the serving task and one watcher beside the test's own tasks.
+    assert seen_tasks
+    assert all(count == before + 2 for count in seen_tasks), (before, seen_tasks)
+    assert len(asyncio.all_tasks()) == before
+    assert server.sent[-1] == {"type": "http.response.body", "body": b""}
+
+
+async def test_a_response_body_may_read_the_request_body_while_it_streams() -> None:
+    """The echo: the watcher passes the body messages on to the reader."""
+    app = Application()
+
+    async def echo(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"you said: "
+            yield (await text_reader(content)).encode()
+
+        return 200, [], body()
+
+    app.http_router.add({"POST"}, "/echo", echo)
+    server = GoneAfter(after=10**9, body=b"hello there")
+    await asyncio.wait_for(app(scope_for("/echo", "POST"), server.receive, server.send), 30)
+    chunks = [m["body"] for m in server.sent if m["type"] == "http.response.body"]
+    assert b"".join(chunks) == b"you said: hello there"
+
+
+async def test_the_server_cancelling_the_response_is_not_swallowed() -> None:
+    """Only the watcher's cancellation means "the client left"; a server's passes on."""
+    app = Application()
+    started = asyncio.Event()
+
+    async def slow(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"first"
+            started.set()
+            await asyncio.Event().wait()
+            yield b"never"
+
+        return 200, [], body()
+
+    app.http_router.add({"GET"}, "/", slow)
+    server = GoneAfter(after=10**9)
+    task = asyncio.create_task(app(scope_for("/"), server.receive, server.send))
+    await started.wait()
+    before_cancel = len(asyncio.all_tasks())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(asyncio.all_tasks()) == before_cancel - 2  # the app's task and its watcher
+
+
+async def test_cleanups_run_once_however_the_response_ends() -> None:
+    app = Application()
+    ran: list[str] = []
+
+    async def with_cleanup(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
+        async def async_cleanup() -> None:
+            ran.append(f"async {scope['path']}")
+
+        content.add_cleanup(lambda: ran.append(f"sync {scope['path']}"))  # type: ignore[attr-defined]
+        content.add_cleanup(async_cleanup)  # type: ignore[attr-defined]
+        if scope["path"] == "/fails":
+            raise RuntimeError("boom")
+        if scope["path"] == "/streams":
+
+            async def body() -> AsyncIterator[bytes]:
+                while True:
+                    yield b"z"
+
+            return 200, [], body()
+        return 200, [(b"content-type", b"text/plain")], b"ok"
+
+    for path in ("/ok", "/fails", "/streams"):
+        app.http_router.add({"GET"}, path, with_cleanup)
+    for path in ("/ok", "/ok", "/fails", "/streams"):
+        server = GoneAfter(after=4)
+        await asyncio.wait_for(app(scope_for(path), server.receive, server.send), 30)
+    assert ran == [
+        "sync /ok",
+        "async /ok",
+        "sync /ok",
+        "async /ok",
+        "sync /fails",
+        "async /fails",
+        "sync /streams",
+        "async /streams",
+    ]

@@ -7,6 +7,12 @@ Per request the driver gives the app a fresh scope dict shaped as uvicorn's (ASG
 correct framework stop streaming), and a ``send()`` that records message types and body sizes,
 never the bodies.
 
+A WebSocket connection is driven the same way: a fresh ``websocket`` scope, a ``receive()``
+that gives ``websocket.connect``, then each text message only once the app has accepted and
+echoed the previous one (a ``receive()`` called earlier, by a framework's own reader task,
+waits), then ``websocket.disconnect`` (code 1000) after the last echo; ``send()`` checks every
+echo against what was sent.
+
 Timing: the scopes and exchanges of a batch are built before the clock starts, then one tight
 loop awaits the app once per request, in one asyncio event loop, between two
 ``time.perf_counter_ns()`` readings. The garbage collector stays enabled during a batch (an app
@@ -43,6 +49,14 @@ _BASE_HEADERS: Final = (
     (b"user-agent", b"bareasgi-bench/1"),
     (b"accept", b"*/*"),
 )
+_WS_HEADERS: Final = (
+    (b"host", b"127.0.0.1:8000"),
+    (b"user-agent", b"bareasgi-bench/1"),
+    (b"connection", b"Upgrade"),
+    (b"upgrade", b"websocket"),
+    (b"sec-websocket-version", b"13"),
+    (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+)
 
 
 def make_scope(request: Request, state: Mapping[str, Any]) -> Scope:
@@ -64,6 +78,26 @@ def make_scope(request: Request, state: Mapping[str, Any]) -> Scope:
     }
 
 
+def make_ws_scope(request: Request, state: Mapping[str, Any]) -> Scope:
+    """A fresh WebSocket scope, as uvicorn builds one per connection."""
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50123),
+        "scheme": "ws",
+        "root_path": "",
+        "path": request.path,
+        "raw_path": request.path.encode("ascii"),
+        "query_string": b"",
+        "headers": [*_WS_HEADERS, *request.headers],
+        "subprotocols": [],
+        "state": dict(state),
+        "extensions": {"websocket.http.response": {}},
+    }
+
+
 class Exchange:
     """One request's receive/send pair. Records message types and body sizes, not bodies."""
 
@@ -73,6 +107,7 @@ class Exchange:
         "_fed",
         "_waiter",
         "complete",
+        "problem",
         "scope",
         "size",
         "status",
@@ -88,6 +123,8 @@ class Exchange:
         self.status = 0
         self.size = 0
         self.complete = False
+        self.problem: str | None = None
+        """Always None here; a WebSocket exchange notes a wrong echo in it."""
         self.types: list[str] = []
 
     async def receive(self) -> Message:
@@ -160,7 +197,133 @@ class FreshBodyExchange(Exchange):
         return message
 
 
-def exchange_for(request: Request, state: Mapping[str, Any], *, record: bool = False) -> Exchange:
+class WebSocketExchange:
+    """One WebSocket connection: the client's side of an echo conversation.
+
+    ``receive()`` gives ``websocket.connect``; then, once the app has accepted, message *i*
+    only after the echo of message *i - 1* was sent (a ``receive()`` called before that waits,
+    as a server's would until the client sends); after the last echo, ``websocket.disconnect``
+    with code 1000. ``send()`` checks each echo against the message it answers: a wrong or
+    unasked-for one is noted in ``problem`` and not counted in ``size``. ``status`` is 101 once
+    accepted (or the status of a refusal), ``size`` the characters echoed correctly, and
+    ``complete`` true once the disconnect was given after every message was echoed.
+    """
+
+    __slots__ = (
+        "_accepted",
+        "_closed",
+        "_connected",
+        "_echoed",
+        "_gone",
+        "_messages",
+        "_sent",
+        "_waiter",
+        "complete",
+        "problem",
+        "scope",
+        "size",
+        "status",
+        "types",
+    )
+
+    def __init__(self, scope: Scope, messages: Sequence[str]) -> None:
+        self.scope = scope
+        self._messages = messages
+        self._connected = False
+        self._accepted = False
+        self._closed = False
+        """The app sent websocket.close (or refused the handshake)."""
+        self._gone = False
+        """The client's disconnect was given."""
+        self._sent = 0
+        self._echoed = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self.status = 0
+        self.size = 0
+        self.complete = False
+        self.problem: str | None = None
+        self.types: list[str] = []
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def receive(self) -> Message:
+        if not self._connected:
+            self._connected = True
+            return {"type": "websocket.connect"}
+        # The client sends the next message only once the last one came back.
+        while not (self._closed or self._gone or (self._accepted and self._echoed == self._sent)):
+            waiter = self._waiter
+            if waiter is None or waiter.done():
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+            await waiter
+        sent = self._sent
+        if sent < len(self._messages) and not (self._closed or self._gone):
+            self._sent = sent + 1
+            return {"type": "websocket.receive", "text": self._messages[sent]}
+        if not self._gone:
+            self._gone = True
+            self.complete = not self._closed and self._echoed == len(self._messages)
+            self._wake()  # another reader (a framework's pump task) may be waiting
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        kind: str = message["type"]
+        self.types.append(kind)
+        if kind == "websocket.send":
+            if not self._accepted or self._closed:
+                raise RuntimeError(f"unexpected {kind!r} (accepted {self._accepted}, closed)")
+            if self._gone:
+                raise OSError("the client has gone")
+            echoed = self._echoed
+            text = message.get("text")
+            if echoed >= self._sent:
+                self.problem = self.problem or f"message {echoed} sent before it was asked"
+            else:
+                # A wrong answer is still the answer: the client goes on, not counting it.
+                if text == self._messages[echoed]:
+                    self.size += len(text)
+                else:
+                    self.problem = self.problem or (
+                        f"echo {echoed} wrong: {text!r} (bytes {message.get('bytes')!r}), "
+                        f"expected {self._messages[echoed]!r}"
+                    )
+                self._echoed = echoed + 1
+                self._wake()
+        elif kind == "websocket.accept":
+            if self._accepted or self._closed or not self._connected:
+                raise RuntimeError("websocket.accept out of turn")
+            self._accepted = True
+            self.status = 101
+            self._wake()
+        elif kind == "websocket.close":
+            # A close after the client's disconnect is harmless; a second one is not.
+            if self._closed:
+                raise RuntimeError("websocket.close sent twice")
+            self._closed = True
+            if not self._accepted:
+                self.status = 403
+            self._wake()
+        elif kind == "websocket.http.response.start":
+            if self._accepted or self._closed:
+                raise RuntimeError(f"{kind!r} out of turn")
+            self._closed = True
+            self.status = message["status"]
+            self._wake()
+        elif kind != "websocket.http.response.body":
+            raise RuntimeError(f"unexpected message {kind!r}")
+
+
+AnyExchange = Exchange | WebSocketExchange
+
+
+def exchange_for(
+    request: Request, state: Mapping[str, Any], *, record: bool = False
+) -> AnyExchange:
+    if request.websocket:
+        return WebSocketExchange(make_ws_scope(request, state), request.ws_messages)
     cls = RecordingExchange if record else Exchange
     return cls(make_scope(request, state), request.body, request.body_chunks)
 
@@ -258,8 +421,7 @@ async def check(app: ASGIApp, scenario: Scenario, state: Mapping[str, Any]) -> l
     for index in picks:
         request = requests[index]
         exchange = exchange_for(request, state, record=True)
-        assert isinstance(exchange, RecordingExchange)
-        where = f"{request.method} {request.path}"
+        where = f"{'WebSocket' if request.websocket else request.method} {request.path}"
         try:
             await asyncio.wait_for(
                 app(exchange.scope, exchange.receive, exchange.send), CHECK_TIMEOUT
@@ -270,6 +432,10 @@ async def check(app: ASGIApp, scenario: Scenario, state: Mapping[str, Any]) -> l
         except Exception as exc:
             problems.append(f"{where}: raised {exc!r}")
             continue
+        if isinstance(exchange, WebSocketExchange):
+            problems.extend(f"{where}: {p}" for p in _ws_problems(request, exchange))
+            continue
+        assert isinstance(exchange, RecordingExchange)
         if not exchange.complete:
             problems.append(f"{where}: response not completed ({exchange.types})")
         if exchange.status != request.status:
@@ -278,6 +444,8 @@ async def check(app: ASGIApp, scenario: Scenario, state: Mapping[str, Any]) -> l
             problems.append(f"{where}: expected {request.size} bytes; {_describe(exchange)}")
         if request.expect_text is not None and bytes(exchange.body) != request.expect_text.encode():
             problems.append(f"{where}: expected {request.expect_text!r}; {_describe(exchange)}")
+        if request.expect_body is not None and bytes(exchange.body) != request.expect_body:
+            problems.append(f"{where}: not the expected body; {_describe(exchange)}")
         if request.expect_json is not None:
             try:
                 same = json.loads(exchange.body) == json.loads(request.expect_json)
@@ -290,18 +458,32 @@ async def check(app: ASGIApp, scenario: Scenario, state: Mapping[str, Any]) -> l
     return problems
 
 
+def _ws_problems(request: Request, exchange: WebSocketExchange) -> list[str]:
+    """What is wrong with a finished WebSocket conversation (nothing: a correct echo)."""
+    problems: list[str] = []
+    if exchange.problem is not None:
+        problems.append(exchange.problem)
+    if exchange.status != request.status:
+        problems.append(f"status {exchange.status}, expected {request.status} (accepted)")
+    if exchange.size != request.size:
+        problems.append(f"{exchange.size} characters echoed, expected {request.size}")
+    if not exchange.complete:
+        problems.append(f"conversation not completed ({exchange.types[-3:]})")
+    return problems
+
+
 # -- timing --------------------------------------------------------------------------------------
 
 
 def prepare(
     requests: Sequence[Request], start: int, count: int, state: Mapping[str, Any]
-) -> list[Exchange]:
+) -> list[AnyExchange]:
     """``count`` fresh exchanges cycling through ``requests`` from ``start``."""
     n = len(requests)
     return [exchange_for(requests[(start + i) % n], state) for i in range(count)]
 
 
-async def run_batch(app: ASGIApp, batch: Sequence[Exchange]) -> tuple[int, int]:
+async def run_batch(app: ASGIApp, batch: Sequence[AnyExchange]) -> tuple[int, int]:
     """Wall-clock and CPU nanoseconds to serve the whole batch, one request after another.
 
     The wall-clock time is the measurement; the process CPU time beside it tells whether the
@@ -316,11 +498,16 @@ async def run_batch(app: ASGIApp, batch: Sequence[Exchange]) -> tuple[int, int]:
     return elapsed, time.process_time_ns() - cpu
 
 
-def verify(requests: Sequence[Request], start: int, batch: Sequence[Exchange]) -> str | None:
+def verify(requests: Sequence[Request], start: int, batch: Sequence[AnyExchange]) -> str | None:
     """The first wrong answer of a timed batch, or None."""
     n = len(requests)
     for i, exchange in enumerate(batch):
         request = requests[(start + i) % n]
+        if isinstance(exchange, WebSocketExchange):
+            problems = _ws_problems(request, exchange)
+            if problems:
+                return f"WebSocket {request.path}: {'; '.join(problems)}"
+            continue
         if not exchange.complete or exchange.status != request.status:
             return (
                 f"{request.method} {request.path}: status {exchange.status}, "

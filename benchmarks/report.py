@@ -13,6 +13,14 @@ from .wire import WireResult
 HELLO_FLOOR_RATIO: Final = 2.0
 ROUTES_PARAMS_RATIO: Final = 1.2
 MEMORY_LIMIT_MIB: Final = 4.0
+STREAMING_TARGETS: Final = (
+    ("stream", "S6 stream 1 MiB (async generator)", 2.0),
+    ("upload", "S8 upload 1 MiB", 1.5),
+    ("events", "S9 100 small events", 2.0),
+    ("ws_echo", "S10 WebSocket echo", 1.3),
+)
+"""Issue 13's table: (scenario, label, most times the floor). bareASGI's ratio to the floor
+must also be lower than every peer's."""
 
 Verdict = Literal["MET", "MISSED", "NOT RUN"]
 
@@ -78,7 +86,7 @@ def scenario_table(result: ScenarioResult) -> str:
 
 def summary_table(results: Sequence[ScenarioResult], contenders: Sequence[Contender]) -> str:
     """All scenarios at a glance: median µs per request."""
-    head = f"  {'scenario':<11}" + "".join(f"{c.label.split(' ')[0]:>12}" for c in contenders)
+    head = f"  {'scenario':<15}" + "".join(f"{c.label.split(' ')[0]:>12}" for c in contenders)
     out = ["summary: median µs per request", head]
     for result in results:
         cells = []
@@ -86,7 +94,7 @@ def summary_table(results: Sequence[ScenarioResult], contenders: Sequence[Conten
             timing = result.timing(contender.key)
             median = timing.median if timing is not None else None
             cells.append(f"{median:>12.2f}" if median is not None else f"{'-':>12}")
-        out.append(f"  {result.scenario.name:<11}" + "".join(cells))
+        out.append(f"  {result.scenario.name:<15}" + "".join(cells))
     return "\n".join(out)
 
 
@@ -258,7 +266,51 @@ def targets(
                     f"peak {measured.peak_mib:.2f} MiB",
                 )
             )
+    # 5. Issue 13: streaming, uploads, events and WebSockets near the floor and ahead of peers.
+    for scenario, label, limit in STREAMING_TARGETS:
+        found.append(_streaming_target(results, scenario, label, limit, bare_selected))
     return found
+
+
+def _streaming_target(
+    results: Sequence[ScenarioResult], scenario: str, label: str, limit: float, bare_selected: bool
+) -> Target:
+    """bareASGI within ``limit`` times the floor, and its ratio below every peer's."""
+    name = f"bareASGI {label}: at most {limit:g}x the floor, below every peer"
+    result = next((r for r in results if r.scenario.name == scenario), None)
+    if not bare_selected or result is None:
+        return Target("NOT RUN", name, "")
+    bare, floor = result.timing(BAREASGI.key), result.timing(RAW.key)
+    ratio = paired_ratio(bare, floor)
+    if ratio is None or bare is None or floor is None:
+        why = _why(bare) if floor is None or floor.problem is None else f"floor: {floor.problem}"
+        return Target("MISSED", name, why)
+    peers: list[tuple[float, str]] = []
+    failed: list[str] = []
+    for timing in result.timings:
+        if timing.contender.key in (RAW.key, BAREASGI.key):
+            continue
+        peer_ratio = paired_ratio(timing, floor)
+        if peer_ratio is None:
+            if timing.problem is not None and timing.problem != "not importable":
+                failed.append(timing.contender.label)
+            continue
+        peers.append((peer_ratio, timing.contender.label))
+    peers.sort()
+    not_below = [label for r, label in peers if r <= ratio]
+    met = ratio <= limit and not not_below
+    detail = f"{ratio:.2f}x the floor (medians {bare.median:.2f} µs vs {floor.median:.2f} µs)"
+    if ratio > limit:
+        detail += f", over {limit:g}x"
+    if peers:
+        detail += "; peers " + ", ".join(f"{label} {r:.2f}x" for r, label in peers)
+    else:
+        detail += "; no peer ran"
+    if not_below:
+        detail += f"; not below {', '.join(not_below)}"
+    if failed:
+        detail += f"; {', '.join(failed)} failed (not compared)"
+    return Target("MET" if met else "MISSED", name, detail)
 
 
 def targets_section(found: Sequence[Target]) -> str:

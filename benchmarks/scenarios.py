@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 AppKind = Literal[
-    "hello", "params", "json", "routes", "middleware", "stream", "stream_out", "read_in"
+    "hello",
+    "params",
+    "json",
+    "routes",
+    "middleware",
+    "stream",
+    "stream_chunked",
+    "upload",
+    "events",
+    "ws_echo",
+    "stream_out",
+    "read_in",
 ]
 
 # -- hello world ----------------------------------------------------------------------------
@@ -40,7 +51,43 @@ STREAM_PATH: Final = "/stream"
 CHUNK_SIZE: Final = 64 * 1024
 STREAM_SIZE: Final = 1024 * 1024
 STREAM_BUFFER: Final = bytes(range(256)) * (STREAM_SIZE // 256)
-"""The 1 MiB body every app streams in 64 KiB slices."""
+"""The 1 MiB body every app slices into 64 KiB chunks as it streams it (``stream_chunked``)."""
+STREAM_CHUNKS: Final = tuple(
+    STREAM_BUFFER[i : i + CHUNK_SIZE] for i in range(0, STREAM_SIZE, CHUNK_SIZE)
+)
+"""The same 1 MiB as 16 ready-made 64 KiB chunks, which every app's async generator yields
+(``stream``): nothing is copied per request, so the times are the frameworks' own cost of
+streaming, not a memcpy that every app pays alike."""
+STREAM_CHUNKED_PATH: Final = "/stream-chunked"
+
+# -- upload: 1 MiB in 16 request messages of 64 KiB ---------------------------------------------
+UPLOAD_SIZE: Final = 1024 * 1024
+UPLOAD_CHUNK: Final = bytes(range(256)) * (CHUNK_SIZE // 256)
+UPLOAD_CHUNKS: Final = UPLOAD_SIZE // CHUNK_SIZE
+
+# -- server-sent events: 100 events of 50 bytes, one per chunk -----------------------------------
+EVENTS_PATH: Final = "/events"
+EVENT_COUNT: Final = 100
+EVENT_SIZE: Final = 50
+
+
+def _event(i: int) -> bytes:
+    head = f"event: tick\nid: {i:03d}\ndata: tick {i:03d} "
+    data = (head + "x" * (EVENT_SIZE - len(head) - 2) + "\n\n").encode()
+    assert len(data) == EVENT_SIZE, len(data)
+    return data
+
+
+EVENTS: Final = tuple(_event(i) for i in range(EVENT_COUNT))
+"""The events every app yields, one per chunk, from an async generator."""
+
+# -- WebSocket echo: 100 text messages, each echoed before the next is sent ----------------------
+WS_PATH: Final = "/ws"
+WS_MESSAGE_COUNT: Final = 100
+WS_MESSAGES: Final = tuple(
+    f"message {i:03d} " + "abcdefghijklmnopqrst" for i in range(WS_MESSAGE_COUNT)
+)
+"""What the client sends (32 characters each); a correct app echoes each as text."""
 
 # -- memory: 256 MiB out and in ------------------------------------------------------------------
 BIG_PATH: Final = "/big"
@@ -98,6 +145,15 @@ class Request:
     headers: tuple[tuple[bytes, bytes], ...] = ()
     body_chunks: int = 1
     """How many times ``body`` is fed (the 256 MiB upload feeds one 64 KiB buffer 4,096 times)."""
+    expect_body: bytes | None = None
+    """The exact body (checked once per scenario and app, like ``expect_text``)."""
+    ws_messages: tuple[str, ...] = ()
+    """For a WebSocket connection: the text messages sent, each after the last one's echo.
+    ``status`` is then 101 (accepted) and ``size`` the characters echoed in all."""
+
+    @property
+    def websocket(self) -> bool:
+        return bool(self.ws_messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,12 +240,76 @@ def _middleware() -> Scenario:
 
 
 def _stream() -> Scenario:
-    request = Request("GET", STREAM_PATH, 200, STREAM_SIZE)
+    request = Request("GET", STREAM_PATH, 200, STREAM_SIZE, expect_body=STREAM_BUFFER)
     return Scenario(
         "stream",
-        "1 MiB body streamed in 64 KiB chunks: GET /stream",
+        "1 MiB from an async generator, 16 chunks of 64 KiB: GET /stream",
         "stream",
         (request,),
+        notes="issue 13's S6",
+    )
+
+
+def _stream_chunked() -> Scenario:
+    request = Request("GET", STREAM_CHUNKED_PATH, 200, STREAM_SIZE, expect_body=STREAM_BUFFER)
+    return Scenario(
+        "stream_chunked",
+        "1 MiB in 64 KiB chunks, bareASGI's bytes_writer: GET /stream-chunked",
+        "stream_chunked",
+        (request,),
+        notes="bareASGI bytes_writer(buf, chunk_size=65536); the peers as in stream",
+    )
+
+
+def _upload() -> Scenario:
+    text = str(UPLOAD_SIZE)
+    request = Request(
+        "POST",
+        UPLOAD_PATH,
+        200,
+        len(text),
+        body=UPLOAD_CHUNK,
+        body_chunks=UPLOAD_CHUNKS,
+        expect_text=text,
+        headers=(
+            (b"content-type", b"application/octet-stream"),
+            (b"content-length", text.encode()),
+        ),
+    )
+    return Scenario(
+        "upload",
+        "1 MiB request body in 16 messages of 64 KiB, read with async for, answered with its "
+        "length: POST /upload",
+        "upload",
+        (request,),
+        notes="issue 13's S8",
+    )
+
+
+def _events() -> Scenario:
+    body = b"".join(EVENTS)
+    request = Request("GET", EVENTS_PATH, 200, len(body), expect_body=body)
+    return Scenario(
+        "events",
+        f"{EVENT_COUNT} server-sent events of {EVENT_SIZE} bytes, one per chunk, from an async "
+        "generator: GET /events",
+        "events",
+        (request,),
+        notes="issue 13's S9; text/event-stream",
+    )
+
+
+def _ws_echo() -> Scenario:
+    request = Request(
+        "GET", WS_PATH, 101, sum(len(m) for m in WS_MESSAGES), ws_messages=WS_MESSAGES
+    )
+    return Scenario(
+        "ws_echo",
+        f"WebSocket /ws: connect, accept, {WS_MESSAGE_COUNT} text messages each echoed before "
+        "the next is sent, client close (1000)",
+        "ws_echo",
+        (request,),
+        notes="issue 13's S10; times are per connection",
     )
 
 
@@ -236,6 +356,18 @@ def _read_in() -> Scenario:
     )
 
 
-TIMED: Final = (_hello(), _params(), _json(), _routes(), _middleware(), _stream(), _not_found())
+TIMED: Final = (
+    _hello(),
+    _params(),
+    _json(),
+    _routes(),
+    _middleware(),
+    _stream(),
+    _not_found(),
+    _stream_chunked(),
+    _upload(),
+    _events(),
+    _ws_echo(),
+)
 MEMORY: Final = (_stream_out(), _read_in())
 BY_NAME: Final = {s.name: s for s in TIMED + MEMORY}

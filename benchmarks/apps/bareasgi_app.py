@@ -1,9 +1,11 @@
 """bareASGI: handlers as the article writes them, with the writers and readers of the core.
 
 ``return 200, [(b'content-type', b'text/plain')], text_writer('Hello, World!')``; five tuple
-middlewares that only call the next handler; streaming with
-``bytes_writer(buf, chunk_size=65536)``; the 256 MiB cases with an async generator yielding one
-reused buffer and a handler iterating ``content`` without keeping it.
+middlewares that only call the next handler; streaming as ``(200, headers, gen())`` with ``gen``
+an async generator (``stream``, ``events``), and with ``bytes_writer(buf, chunk_size=65536)``
+(``stream_chunked``); uploads read with ``async for chunk in content``; the WebSocket echo with
+``@app.on_ws_request`` and ``web_socket.accept/receive/send``; the 256 MiB cases with an async
+generator yielding one reused buffer and a handler iterating ``content`` without keeping it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from bareasgi import Application, bytes_writer, text_reader, text_writer
+from bareasgi import Application, WebSocket, bytes_writer, text_reader, text_writer
 from bareasgi.types import Content, HttpHandler, HttpResponse, Info, Matches, Scope
 from benchmarks.driver import ASGIApp
 from benchmarks.scenarios import (
@@ -20,6 +22,8 @@ from benchmarks.scenarios import (
     BIG_PATH,
     BIG_SIZE,
     CHUNK_SIZE,
+    EVENTS,
+    EVENTS_PATH,
     HELLO_PATH,
     HELLO_TEXT,
     JSON_PATH,
@@ -28,8 +32,11 @@ from benchmarks.scenarios import (
     ROUTE_COUNT,
     ROUTE_FORMAT,
     STREAM_BUFFER,
+    STREAM_CHUNKED_PATH,
+    STREAM_CHUNKS,
     STREAM_PATH,
     UPLOAD_PATH,
+    WS_PATH,
     AppKind,
 )
 
@@ -62,9 +69,35 @@ async def pass_through(
     return await handler(scope, info, matches, content)
 
 
+async def _chunks() -> AsyncIterator[bytes]:
+    for chunk in STREAM_CHUNKS:
+        yield chunk
+
+
 async def stream(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    return 200, [(b"content-type", b"application/octet-stream")], _chunks()
+
+
+async def stream_chunked(
+    scope: Scope, info: Info, matches: Matches, content: Content
+) -> HttpResponse:
     headers = [(b"content-type", b"application/octet-stream")]
     return 200, headers, bytes_writer(STREAM_BUFFER, chunk_size=CHUNK_SIZE)
+
+
+async def _events() -> AsyncIterator[bytes]:
+    for event in EVENTS:
+        yield event
+
+
+async def events(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+    return 200, [(b"content-type", b"text/event-stream")], _events()
+
+
+async def ws_echo(scope: Scope, info: Info, matches: Matches, web_socket: WebSocket) -> None:
+    await web_socket.accept()
+    while (message := await web_socket.receive()) is not None:
+        await web_socket.send(message)
 
 
 async def _big() -> AsyncIterator[bytes]:
@@ -105,6 +138,14 @@ def build(kind: AppKind) -> ASGIApp:
                 router.add({"GET"}, f"/route{i}/{{id:int}}", _numbered(i))
         case "stream":
             router.add({"GET"}, STREAM_PATH, stream)
+        case "stream_chunked":
+            router.add({"GET"}, STREAM_CHUNKED_PATH, stream_chunked)
+        case "upload":
+            router.add({"POST"}, UPLOAD_PATH, read_in)
+        case "events":
+            router.add({"GET"}, EVENTS_PATH, events)
+        case "ws_echo":
+            app.on_ws_request(WS_PATH)(ws_echo)
         case "stream_out":
             router.add({"GET"}, BIG_PATH, stream_out)
         case "read_in":

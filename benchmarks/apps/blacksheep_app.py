@@ -2,7 +2,9 @@
 
 Route parameters are typed by the handler's annotations (``id: int``), as BlackSheep does it;
 middleware is its cheapest form, ``async def mw(request, handler)``; streaming is a
-``StreamedContent`` over an async generator. Lifespan startup runs ``Application.start``.
+``StreamedContent`` over an async generator; uploads are read with ``request.stream()``; the
+WebSocket echo is a ``router.add_ws`` route looping ``receive_text``/``send_text`` until
+``WebSocketDisconnectError``. Lifespan startup runs ``Application.start``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, cast
 
 from blacksheep import Application, Request, Response, StreamedContent, json, text
 from blacksheep.server.routing import Router
+from blacksheep.server.websocket import WebSocket, WebSocketDisconnectError
 
 from benchmarks.driver import ASGIApp
 from benchmarks.scenarios import (
@@ -19,6 +22,8 @@ from benchmarks.scenarios import (
     BIG_CHUNKS,
     BIG_PATH,
     CHUNK_SIZE,
+    EVENTS,
+    EVENTS_PATH,
     HELLO_PATH,
     HELLO_TEXT,
     JSON_PATH,
@@ -27,8 +32,11 @@ from benchmarks.scenarios import (
     ROUTE_COUNT,
     ROUTE_FORMAT,
     STREAM_BUFFER,
+    STREAM_CHUNKED_PATH,
+    STREAM_CHUNKS,
     STREAM_PATH,
     UPLOAD_PATH,
+    WS_PATH,
     AppKind,
 )
 
@@ -66,8 +74,35 @@ async def _slices() -> AsyncIterator[bytes]:
         yield buf[start : start + CHUNK_SIZE]
 
 
+async def _chunks() -> AsyncIterator[bytes]:
+    for chunk in STREAM_CHUNKS:
+        yield chunk
+
+
 async def stream(request: Request) -> Response:
+    return Response(200, content=StreamedContent(b"application/octet-stream", _chunks))
+
+
+async def stream_chunked(request: Request) -> Response:
     return Response(200, content=StreamedContent(b"application/octet-stream", _slices))
+
+
+async def _events() -> AsyncIterator[bytes]:
+    for event in EVENTS:
+        yield event
+
+
+async def events(request: Request) -> Response:
+    return Response(200, content=StreamedContent(b"text/event-stream", _events))
+
+
+async def ws_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnectError:
+        pass
 
 
 async def _big() -> AsyncIterator[bytes]:
@@ -108,6 +143,14 @@ def build(kind: AppKind) -> ASGIApp:
                 app.middlewares.append(pass_through)
         case "stream":
             router.add_get(STREAM_PATH, stream)
+        case "stream_chunked":
+            router.add_get(STREAM_CHUNKED_PATH, stream_chunked)
+        case "upload":
+            router.add_post(UPLOAD_PATH, read_in)
+        case "events":
+            router.add_get(EVENTS_PATH, events)
+        case "ws_echo":
+            router.add_ws(WS_PATH, ws_echo)
         case "stream_out":
             router.add_get(BIG_PATH, stream_out)
         case "read_in":

@@ -2,7 +2,9 @@
 
 Falcon's middleware is a component of hooks rather than a wrapper; its cheapest pass-through
 form is a component with one no-op ``process_request``. Streaming sets ``resp.stream`` to an
-async generator.
+async generator; uploads are read with ``async for chunk in req.stream``; the WebSocket echo is
+a resource's ``on_websocket`` looping ``receive_text``/``send_text`` until
+``WebSocketDisconnected``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from benchmarks.scenarios import (
     BIG_CHUNKS,
     BIG_PATH,
     CHUNK_SIZE,
+    EVENTS,
+    EVENTS_PATH,
     HELLO_PATH,
     HELLO_TEXT,
     JSON_PATH,
@@ -27,8 +31,11 @@ from benchmarks.scenarios import (
     ROUTE_COUNT,
     ROUTE_FORMAT,
     STREAM_BUFFER,
+    STREAM_CHUNKED_PATH,
+    STREAM_CHUNKS,
     STREAM_PATH,
     UPLOAD_PATH,
+    WS_PATH,
     AppKind,
 )
 
@@ -75,6 +82,11 @@ async def _slices() -> AsyncIterator[bytes]:
         yield buf[start : start + CHUNK_SIZE]
 
 
+async def _chunks() -> AsyncIterator[bytes]:
+    for chunk in STREAM_CHUNKS:
+        yield chunk
+
+
 async def _big() -> AsyncIterator[bytes]:
     for _ in range(BIG_CHUNKS):
         yield BIG_CHUNK
@@ -83,7 +95,34 @@ async def _big() -> AsyncIterator[bytes]:
 class Stream:
     async def on_get(self, req: Req, resp: Resp) -> None:
         resp.content_type = "application/octet-stream"
+        resp.stream = _chunks()
+
+
+class StreamChunked:
+    async def on_get(self, req: Req, resp: Resp) -> None:
+        resp.content_type = "application/octet-stream"
         resp.stream = _slices()
+
+
+async def _events() -> AsyncIterator[bytes]:
+    for event in EVENTS:
+        yield event
+
+
+class Events:
+    async def on_get(self, req: Req, resp: Resp) -> None:
+        resp.content_type = "text/event-stream"
+        resp.stream = _events()
+
+
+class WsEcho:
+    async def on_websocket(self, req: Req, ws: falcon.asgi.WebSocket) -> None:
+        await ws.accept()
+        try:
+            while True:
+                await ws.send_text(await ws.receive_text())
+        except falcon.WebSocketDisconnected:
+            pass
 
 
 class StreamOut:
@@ -119,6 +158,14 @@ def build(kind: AppKind) -> ASGIApp:
                 app.add_route(f"/route{i}/{{id:int}}", Numbered(i))
         case "stream":
             app.add_route(STREAM_PATH, Stream())
+        case "stream_chunked":
+            app.add_route(STREAM_CHUNKED_PATH, StreamChunked())
+        case "upload":
+            app.add_route(UPLOAD_PATH, ReadIn())
+        case "events":
+            app.add_route(EVENTS_PATH, Events())
+        case "ws_echo":
+            app.add_route(WS_PATH, WsEcho())
         case "stream_out":
             app.add_route(BIG_PATH, StreamOut())
         case "read_in":

@@ -2,7 +2,8 @@
 
 Each reads the path (and method), routes by plain string operations or a dict, and sends the
 start message and the body; streaming is several body messages. A wrong path answers 404, a
-known path with another method 405. Every app answers the lifespan protocol.
+known path with another method 405. Every app answers the lifespan protocol. The WebSocket
+echo accepts, sends back each text message as it comes, and returns on the disconnect.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from benchmarks.scenarios import (
     BIG_CHUNKS,
     BIG_PATH,
     CHUNK_SIZE,
+    EVENTS,
+    EVENTS_PATH,
     HELLO_PATH,
     HELLO_TEXT,
     JSON_PATH,
@@ -26,8 +29,11 @@ from benchmarks.scenarios import (
     ROUTE_COUNT,
     ROUTE_FORMAT,
     STREAM_BUFFER,
+    STREAM_CHUNKED_PATH,
+    STREAM_CHUNKS,
     STREAM_PATH,
     UPLOAD_PATH,
+    WS_PATH,
     AppKind,
 )
 
@@ -187,13 +193,77 @@ async def stream(scope: Scope, receive: Receive, send: Send) -> None:
                 "headers": [(b"content-type", b"application/octet-stream")],
             }
         )
-        buf = STREAM_BUFFER
-        size = len(buf)
-        for start in range(0, size, CHUNK_SIZE):
-            end = start + CHUNK_SIZE
+        last = len(STREAM_CHUNKS) - 1
+        for i, chunk in enumerate(STREAM_CHUNKS):
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < last})
+    elif scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+
+
+def _stream_sliced(path: str) -> ASGIApp:
+    async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["path"] != path:
+                await _not_found(send)
+                return
             await send(
-                {"type": "http.response.body", "body": buf[start:end], "more_body": end < size}
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/octet-stream")],
+                }
             )
+            buf = STREAM_BUFFER
+            size = len(buf)
+            for start in range(0, size, CHUNK_SIZE):
+                end = start + CHUNK_SIZE
+                await send(
+                    {"type": "http.response.body", "body": buf[start:end], "more_body": end < size}
+                )
+        elif scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+
+    return stream
+
+
+async def events(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        if scope["path"] != EVENTS_PATH:
+            await _not_found(send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        last = len(EVENTS) - 1
+        for i, event in enumerate(EVENTS):
+            await send({"type": "http.response.body", "body": event, "more_body": i < last})
+    elif scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+
+
+async def ws_echo(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        message: Mapping[str, Any] = await receive()  # websocket.connect
+        if scope["path"] != WS_PATH:
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            return
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                text = message.get("text")
+                if text is not None:
+                    await send({"type": "websocket.send", "text": text})
+                else:
+                    await send({"type": "websocket.send", "bytes": message.get("bytes")})
+            elif message["type"] == "websocket.disconnect":
+                return
+    elif scope["type"] == "http":
+        await _not_found(send)
     elif scope["type"] == "lifespan":
         await _lifespan(receive, send)
 
@@ -217,22 +287,25 @@ async def stream_out(scope: Scope, receive: Receive, send: Send) -> None:
         await _lifespan(receive, send)
 
 
-async def read_in(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] == "http":
-        if scope["path"] != UPLOAD_PATH:
-            await _not_found(send)
-            return
-        total = 0
-        while True:
-            message: Mapping[str, Any] = await receive()
-            if message["type"] == "http.disconnect":
+def _read_in(path: str) -> ASGIApp:
+    async def read_in(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["path"] != path:
+                await _not_found(send)
                 return
-            total += len(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        await _text(send, 200, str(total).encode())
-    elif scope["type"] == "lifespan":
-        await _lifespan(receive, send)
+            total = 0
+            while True:
+                message: Mapping[str, Any] = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                total += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            await _text(send, 200, str(total).encode())
+        elif scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+
+    return read_in
 
 
 def build(kind: AppKind) -> ASGIApp:
@@ -250,7 +323,13 @@ def build(kind: AppKind) -> ASGIApp:
             return _middleware()
         case "stream":
             return stream
+        case "stream_chunked":
+            return _stream_sliced(STREAM_CHUNKED_PATH)
+        case "upload" | "read_in":
+            return _read_in(UPLOAD_PATH)
+        case "events":
+            return events
+        case "ws_echo":
+            return ws_echo
         case "stream_out":
             return stream_out
-        case "read_in":
-            return read_in

@@ -2,7 +2,8 @@
 
 Middleware is Starlette's cheapest pass-through form, a pure ASGI class (not
 ``BaseHTTPMiddleware``, which costs a task group per request); streaming is
-``StreamingResponse`` over an async generator.
+``StreamingResponse`` over an async generator; uploads are read with ``request.stream()``; the
+WebSocket echo is a ``WebSocketRoute`` iterating ``websocket.iter_text()``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp as StarletteASGIApp
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from benchmarks.driver import ASGIApp
 from benchmarks.scenarios import (
@@ -24,6 +26,8 @@ from benchmarks.scenarios import (
     BIG_CHUNKS,
     BIG_PATH,
     CHUNK_SIZE,
+    EVENTS,
+    EVENTS_PATH,
     HELLO_PATH,
     HELLO_TEXT,
     JSON_PATH,
@@ -32,8 +36,11 @@ from benchmarks.scenarios import (
     ROUTE_COUNT,
     ROUTE_FORMAT,
     STREAM_BUFFER,
+    STREAM_CHUNKED_PATH,
+    STREAM_CHUNKS,
     STREAM_PATH,
     UPLOAD_PATH,
+    WS_PATH,
     AppKind,
 )
 
@@ -74,8 +81,32 @@ async def _slices() -> AsyncIterator[bytes]:
         yield buf[start : start + CHUNK_SIZE]
 
 
+async def _chunks() -> AsyncIterator[bytes]:
+    for chunk in STREAM_CHUNKS:
+        yield chunk
+
+
 async def stream(request: Request) -> Response:
+    return StreamingResponse(_chunks(), media_type="application/octet-stream")
+
+
+async def stream_chunked(request: Request) -> Response:
     return StreamingResponse(_slices(), media_type="application/octet-stream")
+
+
+async def _events() -> AsyncIterator[bytes]:
+    for event in EVENTS:
+        yield event
+
+
+async def events(request: Request) -> Response:
+    return StreamingResponse(_events(), media_type="text/event-stream")
+
+
+async def ws_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    async for message in websocket.iter_text():
+        await websocket.send_text(message)
 
 
 async def _big() -> AsyncIterator[bytes]:
@@ -97,6 +128,7 @@ async def read_in(request: Request) -> Response:
 def build(kind: AppKind) -> ASGIApp:
     """The Starlette app for one app kind."""
     middleware: list[Middleware] = []
+    routes: list[BaseRoute]
     match kind:
         case "hello":
             routes = [Route(HELLO_PATH, hello)]
@@ -111,6 +143,14 @@ def build(kind: AppKind) -> ASGIApp:
             middleware = [Middleware(PassThrough) for _ in range(MIDDLEWARE_COUNT)]
         case "stream":
             routes = [Route(STREAM_PATH, stream)]
+        case "stream_chunked":
+            routes = [Route(STREAM_CHUNKED_PATH, stream_chunked)]
+        case "upload":
+            routes = [Route(UPLOAD_PATH, read_in, methods=["POST"])]
+        case "events":
+            routes = [Route(EVENTS_PATH, events)]
+        case "ws_echo":
+            routes = [WebSocketRoute(WS_PATH, ws_echo)]
         case "stream_out":
             routes = [Route(BIG_PATH, stream_out)]
         case "read_in":

@@ -316,8 +316,8 @@ def _streaming_target(
 def targets_section(found: Sequence[Target]) -> str:
     out = ["targets (medians of within-round ratios; judged on Python 3.12)"]
     for target in found:
-        detail = f": {_wrap(target.detail, indent=' ' * 12)}" if target.detail else ""
-        out.append(f"  {target.verdict:<8} {target.name}{detail}")
+        text = f"{target.name}: {target.detail}" if target.detail else target.name
+        out.append(f"  {target.verdict:<8} {_wrap(text, width=88, indent=' ' * 11)}")
     met = sum(t.verdict == "MET" for t in found)
     missed = sum(t.verdict == "MISSED" for t in found)
     out.append(f"  {met} met, {missed} missed, {len(found) - met - missed} not run")

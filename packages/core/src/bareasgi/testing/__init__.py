@@ -3,7 +3,8 @@
 - `TestClient`: in-process HTTP (streaming both ways, HEAD bodies kept, disconnects),
   WebSockets (through httpx-ws) and lifespan (through asgi-lifespan).
 - `StreamingASGITransport`: the httpx transport under it, usable on its own.
-- `run_hypercorn`, `raw_http`, `parse_http_response`: wire tests against a real server.
+- `run_hypercorn`, `raw_http`, `parse_http_response`: wire tests against a real server;
+  `run_uvicorn` and `run_granian` run the same way under uvicorn and granian.
 
 Needs the `testing` extra: `pip install -e 'packages/core[testing]'`.
 """
@@ -19,10 +20,13 @@ from ._server import (
     HypercornServer,
     RawHttpTimeout,
     RawResponse,
+    ServerProcess,
     parse_http_response,
     parse_http_responses,
     raw_http,
+    run_granian,
     run_hypercorn,
+    run_uvicorn,
 )
 from ._websocket import WebSocketSession, WebSocketStream
 
@@ -36,6 +40,7 @@ __all__ = [
     "LifespanStartupFailed",
     "RawHttpTimeout",
     "RawResponse",
+    "ServerProcess",
     "StreamingASGITransport",
     "TestClient",
     "WebSocketDisconnect",
@@ -45,5 +50,7 @@ __all__ = [
     "parse_http_response",
     "parse_http_responses",
     "raw_http",
+    "run_granian",
     "run_hypercorn",
+    "run_uvicorn",
 ]

@@ -1,4 +1,5 @@
-"""A real hypercorn in a subprocess, and raw-socket HTTP helpers for wire tests."""
+"""A real hypercorn, uvicorn or granian in a subprocess, and raw-socket HTTP helpers for wire
+tests."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple, final
 
@@ -343,3 +344,232 @@ def _parse_final(data: bytes, head: bool) -> RawResponse:
         response, pos = _parse_one(data, pos, head)
         if response.status >= 200 or response.status == 101:
             return response
+
+
+# ---- uvicorn and granian ---------------------------------------------------------------------
+
+
+@final
+class ServerProcess:
+    """A running uvicorn or granian (`name`): where it listens, its PID, what it printed."""
+
+    def __init__(self, name: str, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.name = name
+        self.process = process
+        self.host = "127.0.0.1"
+        self.port = port
+        self.base_url = f"http://{self.host}:{port}"
+        self.pid = process.pid
+        self._log = log
+        self._final_output: str | None = None
+
+    def output(self) -> str:
+        """Everything the server wrote to stdout and stderr so far."""
+        if self._final_output is not None:
+            return self._final_output
+        try:
+            return self._log.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def alive(self) -> bool:
+        """Whether any process of the server's process group still runs (zombies aside)."""
+        return _group_alive(self.pid)
+
+    def _stop(self, timeout: float) -> None:
+        process = self.process
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout)
+        deadline = time.monotonic() + min(timeout, 2.0)
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(_POLL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        self._final_output = self.output()
+        with contextlib.suppress(FileNotFoundError):
+            self._log.unlink()
+
+
+def _start(
+    name: str,
+    command: list[str],
+    port: int,
+    *,
+    cwd: str | os.PathLike[str] | None,
+    env: Mapping[str, str] | None,
+    pass_fds: Sequence[int],
+) -> ServerProcess:
+    fd, log_name = tempfile.mkstemp(prefix=f"{name}-", suffix=".log")
+    log = Path(log_name)
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=subprocess.STDOUT,
+            pass_fds=tuple(pass_fds),
+            start_new_session=True,
+        )
+    except BaseException:
+        log.unlink()
+        raise
+    finally:
+        os.close(fd)
+    return ServerProcess(name, process, port, log)
+
+
+def _wait_until(
+    server: ServerProcess, ready: Callable[[str], bool], startup_timeout: float
+) -> None:
+    deadline = time.monotonic() + startup_timeout
+    while not ready(server.output()):
+        code = server.process.poll()
+        if code is not None:
+            raise RuntimeError(
+                f"{server.name} exited with {code} during start-up:\n{server.output()}"
+            )
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{server.name} did not start within {startup_timeout} s:\n{server.output()}"
+            )
+        time.sleep(_POLL)
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def run_uvicorn(
+    app: str,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    args: Sequence[str] = (),
+    startup_timeout: float = 20.0,
+    stop_timeout: float = 10.0,
+) -> Iterator[ServerProcess]:
+    """Run `python -m uvicorn APP` on a socket this process opened on 127.0.0.1:0.
+
+    The listening socket is handed over with `--fd N` (with several workers uvicorn's parent
+    passes it on). It waits, bounded, until uvicorn logs "Uvicorn running on" and every
+    worker "Started server process" (keep uvicorn's info log: the socket already listens, so
+    a connection made while a worker still starts waits in the backlog), stops it with
+    SIGTERM (SIGKILL to its process group after `stop_timeout`), and raises with the output
+    if it dies or does not start in time. `env` is added to this environment.
+    """
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--fd",
+        str(sock.fileno()),
+        "--workers",
+        str(workers),
+        *args,
+        app,
+    ]
+    try:
+        server = _start("uvicorn", command, port, cwd=cwd, env=env, pass_fds=(sock.fileno(),))
+    finally:
+        sock.close()  # uvicorn holds the listening socket now
+    try:
+        _wait_until(
+            server,
+            lambda out: (
+                "Uvicorn running on" in out and out.count("Started server process") >= workers
+            ),
+            startup_timeout,
+        )
+        yield server
+    finally:
+        server._stop(stop_timeout)
+
+
+@contextlib.contextmanager
+def run_granian(
+    app: str,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    args: Sequence[str] = (),
+    startup_timeout: float = 20.0,
+    stop_timeout: float = 10.0,
+) -> Iterator[ServerProcess]:
+    """Run `python -m granian --interface asgi APP` on a free port of 127.0.0.1.
+
+    Granian cannot be handed an open socket (no `fd://` or `--fd`), and with port 0 each
+    worker binds a port of its own that granian does not report. So this binds a socket to
+    127.0.0.1:0 with SO_REUSEPORT, without listening (it takes no connections), and keeps it
+    while granian binds the same port (granian sets SO_REUSEPORT on Linux, where its workers
+    bind the address themselves): the port is held for us throughout, no other program can
+    take it in between. Where SO_REUSEPORT is missing, the socket is closed just before
+    granian starts (a small window in which another program could take the port).
+
+    It waits, bounded, until every worker logs "Started worker" and the port accepts a
+    connection, then closes the reserving socket; stops granian with SIGTERM (SIGKILL to its
+    process group after `stop_timeout`), and raises with the output if it dies or does not
+    start in time. `env` is added to this environment.
+    """
+    reserve = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        reuse_port = getattr(socket, "SO_REUSEPORT", None)
+        if reuse_port is not None and sys.platform == "linux":
+            reserve.setsockopt(socket.SOL_SOCKET, reuse_port, 1)
+        else:
+            reuse_port = None
+        reserve.bind(("127.0.0.1", 0))
+        port = reserve.getsockname()[1]
+        if reuse_port is None:
+            reserve.close()
+        command = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "info",
+            *args,
+            app,
+        ]
+        server = _start("granian", command, port, cwd=cwd, env=env, pass_fds=())
+        try:
+            _wait_until(
+                server,
+                lambda out: out.count("Started worker") >= workers and _accepts(server.host, port),
+                startup_timeout,
+            )
+        except BaseException:
+            server._stop(stop_timeout)
+            raise
+    finally:
+        reserve.close()
+    try:
+        yield server
+    finally:
+        server._stop(stop_timeout)

@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bareasgi import Application, Content, Info, Matches, Scope, text_reader
-from bareasgi._http import YIELD_BYTES, YIELD_CHUNKS
+from bareasgi._http import YIELD_BYTES, YIELD_CHUNKS, RequestBody, _stream
 from bareasgi.types import Message
 
 
@@ -217,3 +219,140 @@ async def test_cleanups_run_once_however_the_response_ends() -> None:
         "sync /streams",
         "async /streams",
     ]
+
+
+# ---- the lazy watcher (the fast path) sends what the eager one (the general path) sends ----
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    """A body as a script: each step yields a chunk, awaits first, or raises."""
+    steps = draw(
+        st.lists(
+            st.one_of(
+                st.tuples(st.just("chunk"), st.binary(max_size=8)),
+                st.tuples(st.just("await"), st.binary(min_size=1, max_size=8)),
+                st.tuples(st.just("future"), st.binary(max_size=8)),
+                st.tuples(st.just("bytearray"), st.binary(min_size=1, max_size=8)),
+                st.tuples(st.just("text"), st.just("text")),
+                st.tuples(st.just("raise"), st.just(None)),
+            ),
+            max_size=40,
+        )
+    )
+    return steps
+
+
+class ScriptedBody:
+    """An async iterator (no generator) following a script; records its close."""
+
+    def __init__(self, steps: list[tuple[str, Any]], closed: list[str]) -> None:
+        self.steps = list(steps)
+        self.closed = closed
+
+    def __aiter__(self) -> ScriptedBody:
+        return self
+
+    def __anext__(self) -> Any:
+        if not self.steps:
+            return self._end()
+        kind, value = self.steps.pop(0)
+        if kind == "future":
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(future.set_result, value)
+            return future
+        return self._step(kind, value)
+
+    async def _end(self) -> bytes:
+        raise StopAsyncIteration
+
+    async def _step(self, kind: str, value: Any) -> Any:
+        if kind == "await":
+            await asyncio.sleep(0)
+        if kind == "raise":
+            raise RuntimeError("the body failed")
+        if kind == "bytearray":
+            return bytearray(value)
+        return value
+
+    async def aclose(self) -> None:
+        self.closed.append("closed")
+
+
+async def _scripted_generator(
+    steps: list[tuple[str, Any]], closed: list[str]
+) -> AsyncIterator[Any]:
+    try:
+        for kind, value in steps:
+            if kind in ("await", "future"):
+                await asyncio.sleep(0)
+            if kind == "raise":
+                raise RuntimeError("the body failed")
+            yield bytearray(value) if kind == "bytearray" else value
+    finally:
+        closed.append("closed")
+
+
+async def _run_stream(steps: list[tuple[str, Any]], lazy: bool, generator: bool) -> Any:
+    server = GoneAfter(after=10**9)
+    scope = scope_for("/")
+    content = RequestBody(scope, server.receive, 1024)
+    closed: list[str] = []
+    body = _scripted_generator(steps, closed) if generator else ScriptedBody(steps, closed)
+    before = len(asyncio.all_tasks())
+    await _stream(scope, content, server.send, 200, [], body, None, lazy=lazy)
+    await asyncio.sleep(0)  # a cancelled watcher ends at the loop's next turn
+    return server.sent, closed, len(asyncio.all_tasks()) - before
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=bodies(), generator=st.booleans())
+def test_the_lazy_watcher_sends_what_the_eager_watcher_sends(
+    steps: list[tuple[str, Any]], generator: bool
+) -> None:
+    lazy = asyncio.run(_run_stream(steps, True, generator))
+    eager = asyncio.run(_run_stream(steps, False, generator))
+    assert lazy == eager
+    assert lazy[1] == ["closed"]
+    assert lazy[2] == 0  # no task left behind
+
+
+async def test_a_short_body_that_never_blocks_starts_no_watcher() -> None:
+    """The fast path: proven to run by the task count while it streams."""
+    seen: list[int] = []
+    server = GoneAfter(after=10**9)
+    scope = scope_for("/")
+    content = RequestBody(scope, server.receive, 1024)
+    before = len(asyncio.all_tasks())
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(YIELD_CHUNKS):
+            seen.append(len(asyncio.all_tasks()))
+            yield b"x"
+
+    await _stream(scope, content, server.send, 200, [], body(), None)
+    assert seen == [before] * YIELD_CHUNKS
+    assert not content.disconnected
+
+
+async def test_a_body_that_only_yields_to_the_loop_is_stopped_too() -> None:
+    """Cancelled at a bare yield (`sleep(0)`), where no future carries the cancellation: the
+    pump must throw it into the body, as `yield from` would."""
+    closed: list[str] = []
+    app = Application()
+
+    async def busy(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                while True:
+                    await asyncio.sleep(0)
+                    yield b"tick"
+            finally:
+                closed.append("closed")
+
+        return 200, [], body()
+
+    app.http_router.add({"GET"}, "/", busy)
+    server = GoneAfter(after=3)
+    await asyncio.wait_for(app(scope_for("/"), server.receive, server.send), 30)
+    assert closed == ["closed"]

@@ -7,7 +7,7 @@ import inspect
 import logging
 import re
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator
 from typing import Any, Final, final
 
 from .errors import ClientDisconnected, HttpError
@@ -30,8 +30,9 @@ class ResponseError(Exception):
 
 YIELD_CHUNKS: Final = 16
 YIELD_BYTES: Final = 256 * 1024
-"""A streamed body gives the event loop a turn at least every `YIELD_CHUNKS` chunks or
-`YIELD_BYTES` bytes sent, whichever comes first (see `_pump`)."""
+"""A streamed body gives the event loop a turn before sending more once `YIELD_CHUNKS` chunks
+or `YIELD_BYTES` bytes were sent since the last, whichever comes first (see `_Pump.run`): after
+a disconnect, at most that much more is produced."""
 
 Cleanup = Callable[[], object]
 """A clean-up callback: returns nothing, or an awaitable that core awaits."""
@@ -479,16 +480,21 @@ async def _stream(
     headers: Headers,
     body: AsyncIterable[bytes],
     source: Any,
+    lazy: bool = True,
 ) -> None:
     """Send a body chunk by chunk while watching for the client going away.
 
-    Servers such as hypercorn report a disconnect only through `receive()`, so one watcher task
-    waits on it (`RequestBody.watch`); when the client goes away it cancels this task, which
-    is sending: the cancellation lands where the pump awaits — the body iterator blocked on
-    its source, a `send`, or the turn the pump gives the loop every `YIELD_CHUNKS` chunks or
-    `YIELD_BYTES` bytes (servers make `send` return at once after a disconnect, so a body that
-    never awaits would otherwise never let the watcher run). The body iterator is then closed
-    (its `finally` runs) and nothing more is sent.
+    Servers such as hypercorn report a disconnect only through `receive()`, so a watcher task
+    waits on it (`RequestBody.watch`) whenever the body iterator is blocked awaiting its
+    source, and from the first turn the pump gives the loop on (every `YIELD_CHUNKS` chunks or
+    `YIELD_BYTES` bytes: servers make `send` return at once after a disconnect, so a body that
+    never awaits would otherwise never let anyone notice). When the client goes away the
+    watcher cancels this task, which is sending; the body iterator is then closed (its
+    `finally` runs) and nothing more is sent. A short body that never blocks (the common
+    in-memory generator) is sent without a watcher at all: it ends before the first turn.
+
+    `lazy=False` starts the watcher at once: the general way, which the lazy one must match
+    (a property test runs both).
     """
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -497,12 +503,14 @@ async def _stream(
         return
     task = asyncio.current_task()
     assert task is not None
-    watcher = content.watch(task)
+    pump = _Pump(content, task)
+    if not lazy:
+        pump.watch()
     try:
-        await _pump(send, body)
+        await pump.run(send, body)
     except asyncio.CancelledError:
         # Ours (the watcher's) when the client left; anyone else's is passed on.
-        if not (content.disconnected and watcher.done() and task.uncancel() == 0):
+        if not (pump.cancelled_us() and task.uncancel() == 0):
             raise
     except _ClientGone:
         pass
@@ -516,37 +524,115 @@ async def _stream(
             "%s failed while streaming its response body", describe(source, scope), exc_info=error
         )
     finally:
-        if not watcher.done():
+        pump.stop_watching()
+
+
+@final
+class _Pump:
+    """Sends a streamed body; starts the watcher when it is first needed."""
+
+    __slots__ = ("content", "task", "watcher")
+
+    def __init__(self, content: RequestBody, task: asyncio.Task[Any]) -> None:
+        self.content = content
+        self.task = task
+        self.watcher: asyncio.Task[None] | None = None
+
+    def watch(self) -> None:
+        if self.watcher is None:
+            self.watcher = self.content.watch(self.task)
+
+    def cancelled_us(self) -> bool:
+        """Whether the watcher cancelled the task: the client went away."""
+        watcher = self.watcher
+        return watcher is not None and watcher.done() and self.content.disconnected
+
+    def stop_watching(self) -> None:
+        """Cancel the watcher: it ends at the loop's next turn, never calling `receive()`
+        again and never cancelling the task (which is no longer waiting)."""
+        watcher = self.watcher
+        if watcher is not None and not watcher.done():
             watcher.cancel()
-            await asyncio.wait((watcher,))
 
-
-async def _pump(send: Send, body: AsyncIterable[bytes]) -> None:
-    iterator = aiter(body)
-    sleep = asyncio.sleep
-    chunks = size = 0
-    try:
-        async for chunk in iterator:
-            if type(chunk) is not bytes:
-                if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                    raise ResponseError(f"the body yielded {type(chunk).__name__}, not bytes")
-                chunk = bytes(chunk)
-            if chunk:
+    async def run(self, send: Send, body: AsyncIterable[bytes]) -> None:
+        iterator = aiter(body)
+        next_chunk = iterator.__anext__
+        sleep = asyncio.sleep
+        chunks = size = 0
+        try:
+            while True:
+                # The next chunk. Driven one step by hand first: a body that has it ready
+                # gives it without suspending, and needs no watcher for that; one that blocks
+                # gets the watcher before the task waits (see `_Resumed`).
+                step = next_chunk().__await__()
+                try:
+                    blocked_on = step.send(None)
+                except StopIteration as ready:
+                    chunk = ready.value
+                except StopAsyncIteration:
+                    break
+                else:
+                    if self.watcher is None:
+                        self.watcher = self.content.watch(self.task)
+                    try:
+                        chunk = await _Resumed(step, blocked_on)
+                    except StopAsyncIteration:
+                        break
+                if type(chunk) is not bytes:
+                    if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                        raise ResponseError(f"the body yielded {type(chunk).__name__}, not bytes")
+                    chunk = bytes(chunk)
+                if not chunk:
+                    continue
+                if chunks >= YIELD_CHUNKS or size >= YIELD_BYTES:
+                    # The loop's turn, and the watcher's, should the client have gone.
+                    chunks = size = 0
+                    if self.watcher is None:
+                        self.watcher = self.content.watch(self.task)
+                    await sleep(0)
                 try:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except OSError:  # ASGI 2.4: send raises once the client has gone
                     raise _ClientGone from None
                 chunks += 1
                 size += len(chunk)
-                if chunks >= YIELD_CHUNKS or size >= YIELD_BYTES:
-                    chunks = size = 0
-                    await sleep(0)  # the watcher's turn, should the client have gone
-    finally:
-        await _close_iterable(iterator)
-    try:
-        await send({"type": "http.response.body", "body": b""})
-    except OSError:
-        raise _ClientGone from None
+        finally:
+            await _close_iterable(iterator)
+        try:
+            await send({"type": "http.response.body", "body": b""})
+        except OSError:
+            raise _ClientGone from None
+
+
+@final
+class _Resumed:
+    """Awaits what a step of an awaitable, already taken by hand, is blocked on, then drives
+    the rest of it: `yield from` (PEP 380) for an awaitable whose first step was taken."""
+
+    __slots__ = ("blocked_on", "step")
+
+    def __init__(self, step: Any, blocked_on: Any) -> None:
+        self.step = step
+        self.blocked_on = blocked_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        step, value = self.step, self.blocked_on
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                step.close()
+                raise
+            except BaseException as error:
+                try:
+                    value = step.throw(error)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    value = step.send(sent)
+                except StopIteration as done:
+                    return done.value
 
 
 class _ClientGone(Exception):

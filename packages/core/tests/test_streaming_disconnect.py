@@ -47,7 +47,7 @@ class GoneAfter:
                 self.gone.set()
 
 
-def scope_for(path: str, method: str = "GET") -> Scope:
+def scope_for(path: str, method: str = "GET", body: bytes = b"") -> Scope:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -58,7 +58,7 @@ def scope_for(path: str, method: str = "GET") -> Scope:
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": [],
+        "headers": [(b"content-length", str(len(body)).encode())] if body else [],
     }
 
 
@@ -153,7 +153,8 @@ async def test_a_response_body_may_read_the_request_body_while_it_streams() -> N
 
     app.http_router.add({"POST"}, "/echo", echo)
     server = GoneAfter(after=10**9, body=b"hello there")
-    await asyncio.wait_for(app(scope_for("/echo", "POST"), server.receive, server.send), 30)
+    scope = scope_for("/echo", "POST", b"hello there")
+    await asyncio.wait_for(app(scope, server.receive, server.send), 30)
     chunks = [m["body"] for m in server.sent if m["type"] == "http.response.body"]
     assert b"".join(chunks) == b"you said: hello there"
 

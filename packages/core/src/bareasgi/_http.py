@@ -7,7 +7,7 @@ import inspect
 import logging
 import re
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator
+from collections.abc import AsyncIterable, Callable
 from typing import Any, Final, final
 
 from .errors import ClientDisconnected, HttpError
@@ -28,11 +28,16 @@ class ResponseError(Exception):
     """A handler returned something that is not a response."""
 
 
-YIELD_CHUNKS: Final = 16
-YIELD_BYTES: Final = 256 * 1024
+YIELD_CHUNKS: Final = 128
+YIELD_BYTES: Final = 1024 * 1024
 """A streamed body gives the event loop a turn before sending more once `YIELD_CHUNKS` chunks
 or `YIELD_BYTES` bytes were sent since the last, whichever comes first (see `_Pump.run`): after
 a disconnect, at most that much more is produced."""
+
+_UNREAD: Final = -1
+_LAST: Final = -2
+"""The last message was read, its chunk handed out: the next read ends the iteration."""
+_ENDED: Final = -3
 
 Cleanup = Callable[[], object]
 """A clean-up callback: returns nothing, or an awaitable that core awaits."""
@@ -48,18 +53,18 @@ class RequestBody:
     client goes away. And it holds the request's clean-ups (`add_cleanup`), run once the
     response is over, however it ended.
 
-    Iterating it yields the body's chunks; more than the body limit (by content-length, or
-    counted as they arrive) raises `HttpError(413)` before the rest is read; an invalid
-    content-length raises `HttpError(400)`; a client that goes away raises
-    `ClientDisconnected`. It can be iterated once: a second `async for` goes on where the first
-    stopped (and finds nothing once the body was read to its end).
+    Iterating it (it is its own async iterator) yields the body's chunks; more than the body
+    limit (by content-length, or counted as they arrive) raises `HttpError(413)` before the
+    rest is read; an invalid content-length raises `HttpError(400)`; a client that goes away
+    raises `ClientDisconnected`. A second `async for` goes on where the first stopped (and
+    finds nothing once the body was read to its end, or failed).
 
-    Made for every request, and most handlers never read it: `__init__` sets four slots and
-    nothing else; the rest is made when first needed.
+    Made for every request, and most handlers never read it: `__init__` sets five slots and
+    nothing else; the watcher's state is made when first needed. (`__anext__` costs less per
+    chunk than an async generator's step.)
     """
 
-    __slots__ = ("_iterator", "_watcher", "cleanups", "limit", "receive", "scope")
-    _iterator: AsyncGenerator[bytes, None]
+    __slots__ = ("_read", "_watcher", "cleanups", "limit", "receive", "scope")
     _watcher: _Watcher
 
     def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
@@ -71,19 +76,71 @@ class RequestBody:
         """The request body limit in bytes (the route's, or the application's)."""
         self.cleanups: list[Cleanup] | None = None
         """The clean-ups to run when the response is over (see `add_cleanup`)."""
+        self._read = _UNREAD
 
-    def __aiter__(self) -> AsyncGenerator[bytes, None]:
-        try:
-            return self._iterator
-        except AttributeError:  # the first iteration (a slot not yet set)
-            iterator = self._iterator = self._chunks()
-            return iterator
+    def __aiter__(self) -> RequestBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        read = self._read
+        if read < 0:
+            if read != _UNREAD:
+                raise StopAsyncIteration
+            self._check_length()
+            read = 0
+        while True:
+            message = await self.receive()  # (looked up each time: the watcher may take over)
+            kind = message["type"]
+            if kind != "http.request":
+                self._read = _ENDED
+                if kind == "http.disconnect":
+                    raise ClientDisconnected
+                raise StopAsyncIteration
+            chunk: bytes = message.get("body", b"")
+            read += len(chunk)
+            if read > self.limit:
+                self._read = _ENDED
+                raise _too_large(self.limit)
+            self._read = read if message.get("more_body", False) else _LAST
+            if chunk:
+                return chunk
+            if self._read == _LAST:
+                self._read = _ENDED
+                raise StopAsyncIteration
+
+    def _check_length(self) -> None:
+        for name, value in self.scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    self._read = _ENDED
+                    raise HttpError(400, b"Invalid content-length") from None
+                if declared > self.limit:
+                    self._read = _ENDED
+                    raise _too_large(self.limit)
 
     async def aclose(self) -> None:
         """Stop reading: the rest of the body is left unread."""
-        iterator: AsyncGenerator[bytes, None] | None = getattr(self, "_iterator", None)
-        if iterator is not None:
-            await iterator.aclose()
+        self._read = _ENDED
+
+    def _nothing_left(self) -> bool:
+        """Whether the body was read to its end, or the request has none: then no reader will
+        call `receive()`, and a watcher can start late without two callers at once.
+
+        An HTTP/1 request with neither content-length nor transfer-encoding has no body (RFC
+        9112 6.3); it is marked read.
+        """
+        read = self._read
+        if read in (_LAST, _ENDED):
+            return True
+        if read != _UNREAD or self.scope.get("http_version") not in ("1.1", "1.0"):
+            return False
+        for name, _ in self.scope["headers"]:
+            if name == b"content-length" or name == b"transfer-encoding":
+                return False
+        self._read = _ENDED
+        return True
 
     @property
     def disconnected(self) -> bool:
@@ -113,62 +170,42 @@ class RequestBody:
             except Exception:
                 LOGGER.exception("A request clean-up failed: %r", cleanup)
 
-    async def _chunks(self) -> AsyncGenerator[bytes, None]:
-        limit = self.limit
-        for name, value in self.scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    raise HttpError(400, b"Invalid content-length") from None
-                if declared > limit:
-                    raise _too_large(limit)
-        read = 0
-        while True:
-            message = await self.receive()  # (looked up each time: the watcher may take over)
-            kind = message["type"]
-            if kind != "http.request":
-                if kind == "http.disconnect":
-                    raise ClientDisconnected
-                return
-            chunk: bytes = message.get("body", b"")
-            read += len(chunk)
-            if read > limit:
-                raise _too_large(limit)
-            if chunk:
-                yield chunk
-            if not message.get("more_body", False):
-                return
-
     def watch(self, task: asyncio.Task[Any]) -> asyncio.Task[None]:
         """Start watching for the client going away while a response streams.
 
         The watcher task becomes the only caller of the server's `receive()`: it cancels
         `task` (the responding task) when the client goes away, and keeps the body messages it
         meets, up to the body limit, for the body's reader, which takes them from it from now
-        on. One task per streamed response.
+        on. One task per streamed response. It starts eagerly: when this returns it is waiting
+        on `receive()`, or it has found the client gone already (`disconnected`), in which
+        case it cancelled nothing (the caller may be `task` itself, running).
         """
         watcher = _Watcher(self.receive, self.limit)
         self._watcher = watcher
         self.receive = watcher.take
-        return asyncio.get_running_loop().create_task(watcher.run(task))
+        runner = asyncio.Task(watcher.run(), loop=asyncio.get_running_loop(), eager_start=True)
+        if not watcher.disconnected:
+            watcher.task = task
+        return runner
 
 
 @final
 class _Watcher:
     """Watches `receive()` beside a streamed response; hands body messages to the reader."""
 
-    __slots__ = ("disconnected", "limit", "messages", "queued", "receive", "wake")
+    __slots__ = ("disconnected", "limit", "messages", "queued", "receive", "task", "wake")
 
     def __init__(self, receive: Receive, limit: int) -> None:
         self.receive = receive
+        self.task: asyncio.Task[Any] | None = None
+        """The responding task, cancelled when the client goes away (once it is set)."""
         self.limit = limit
         self.messages = deque[Message]()
         self.queued = 0
         self.wake = asyncio.Event()
         self.disconnected = False
 
-    async def run(self, task: asyncio.Task[Any]) -> None:
+    async def run(self) -> None:
         while True:
             message = await self.receive()
             kind = message["type"]
@@ -181,7 +218,8 @@ class _Watcher:
             elif kind == "http.disconnect":
                 self.disconnected = True
                 self.put(message, 0)
-                task.cancel()
+                if self.task is not None:
+                    self.task.cancel()
                 return
 
     def put(self, message: Message, size: int) -> None:
@@ -279,6 +317,12 @@ def check_headers(headers: Any, checked: set[tuple[bytes, bytes]] | None) -> tup
     headers = [*headers]  # the answer's own list: never one a handler keeps and reuses
     has_length = False
     for header in headers:
+        if checked is not None and type(header) is tuple:
+            try:  # found valid before, and of the exact types (see `fast_response`)
+                if header in checked and type(header[0]) is bytes and type(header[1]) is bytes:
+                    continue
+            except TypeError:  # unhashable: checked (and refused) below
+                pass
         try:
             name, value = header
         except (TypeError, ValueError):
@@ -485,13 +529,16 @@ async def _stream(
     """Send a body chunk by chunk while watching for the client going away.
 
     Servers such as hypercorn report a disconnect only through `receive()`, so a watcher task
-    waits on it (`RequestBody.watch`) whenever the body iterator is blocked awaiting its
-    source, and from the first turn the pump gives the loop on (every `YIELD_CHUNKS` chunks or
-    `YIELD_BYTES` bytes: servers make `send` return at once after a disconnect, so a body that
-    never awaits would otherwise never let anyone notice). When the client goes away the
-    watcher cancels this task, which is sending; the body iterator is then closed (its
-    `finally` runs) and nothing more is sent. A short body that never blocks (the common
-    in-memory generator) is sent without a watcher at all: it ends before the first turn.
+    waits on it (`RequestBody.watch`) from the first turn of the event loop during the
+    stream (from the start when the request body may still be read: then it must be the only
+    caller of `receive()` at once): the body iterator blocked awaiting its source, or the turn
+    the pump gives the loop
+    before sending more once `YIELD_CHUNKS` chunks or `YIELD_BYTES` bytes went since the last
+    (servers make `send` return at once after a disconnect, so a body that never awaits would
+    otherwise never let anyone notice). When the client goes away the watcher cancels this
+    task, which is sending; the body iterator is then closed (its `finally` runs) and nothing
+    more is sent. A body that neither blocks nor reaches the first turn (a short in-memory
+    generator) is sent with no task at all.
 
     `lazy=False` starts the watcher at once: the general way, which the lazy one must match
     (a property test runs both).
@@ -504,8 +551,14 @@ async def _stream(
     task = asyncio.current_task()
     assert task is not None
     pump = _Pump(content, task)
-    if not lazy:
+    if lazy and content._nothing_left():
+        pump.watch_when_the_loop_turns()
+    else:  # a reader may still call receive(): the watcher must be the only caller from now
         pump.watch()
+        if content.disconnected:  # the client has gone already
+            await _close_iterable(body)
+            pump.stop_watching()
+            return
     try:
         await pump.run(send, body)
     except asyncio.CancelledError:
@@ -529,66 +582,64 @@ async def _stream(
 
 @final
 class _Pump:
-    """Sends a streamed body; starts the watcher when it is first needed."""
+    """Sends a streamed body; the watcher is started when the loop first turns."""
 
-    __slots__ = ("content", "task", "watcher")
+    __slots__ = ("content", "pending", "task", "watcher")
 
     def __init__(self, content: RequestBody, task: asyncio.Task[Any]) -> None:
         self.content = content
         self.task = task
         self.watcher: asyncio.Task[None] | None = None
+        self.pending: asyncio.Handle | None = None
 
     def watch(self) -> None:
-        if self.watcher is None:
-            self.watcher = self.content.watch(self.task)
+        """Start the watcher now, from `_stream` (the task is running)."""
+        self.watcher = self.content.watch(self.task)
+
+    def _watch_from_the_loop(self) -> None:
+        self.pending = None
+        self.watcher = self.content.watch(self.task)
+        if self.content.disconnected:  # gone already: the task waits, so it can be cancelled
+            self.task.cancel()
+
+    def watch_when_the_loop_turns(self) -> None:
+        """Start the watcher at the loop's next turn, which comes only when the body blocks
+        awaiting its source or the pump gives the loop its turn: a body that does neither is
+        sent with no task at all."""
+        self.pending = asyncio.get_running_loop().call_soon(self._watch_from_the_loop)
 
     def cancelled_us(self) -> bool:
-        """Whether the watcher cancelled the task: the client went away."""
-        watcher = self.watcher
-        return watcher is not None and watcher.done() and self.content.disconnected
+        """Whether the watcher (or its start) cancelled the task: the client went away."""
+        return self.content.disconnected
 
     def stop_watching(self) -> None:
-        """Cancel the watcher: it ends at the loop's next turn, never calling `receive()`
-        again and never cancelling the task (which is no longer waiting)."""
+        """Cancel the watcher, or its start: it ends at the loop's next turn, never calling
+        `receive()` again and never cancelling the task (which is no longer waiting)."""
+        if self.pending is not None:
+            self.pending.cancel()
+            self.pending = None
         watcher = self.watcher
         if watcher is not None and not watcher.done():
             watcher.cancel()
 
     async def run(self, send: Send, body: AsyncIterable[bytes]) -> None:
         iterator = aiter(body)
-        next_chunk = iterator.__anext__
         sleep = asyncio.sleep
+        most_chunks, most_bytes = YIELD_CHUNKS, YIELD_BYTES
         chunks = size = 0
         try:
-            while True:
-                # The next chunk. Driven one step by hand first: a body that has it ready
-                # gives it without suspending, and needs no watcher for that; one that blocks
-                # gets the watcher before the task waits (see `_Resumed`).
-                step = next_chunk().__await__()
-                try:
-                    blocked_on = step.send(None)
-                except StopIteration as ready:
-                    chunk = ready.value
-                except StopAsyncIteration:
-                    break
-                else:
-                    if self.watcher is None:
-                        self.watcher = self.content.watch(self.task)
-                    try:
-                        chunk = await _Resumed(step, blocked_on)
-                    except StopAsyncIteration:
-                        break
+            async for chunk in iterator:
                 if type(chunk) is not bytes:
                     if not isinstance(chunk, (bytes, bytearray, memoryview)):
                         raise ResponseError(f"the body yielded {type(chunk).__name__}, not bytes")
                     chunk = bytes(chunk)
                 if not chunk:
                     continue
-                if chunks >= YIELD_CHUNKS or size >= YIELD_BYTES:
-                    # The loop's turn, and the watcher's, should the client have gone.
+                if chunks >= most_chunks or size >= most_bytes:
+                    # The loop's turn, and the watcher's (started by then), should the client
+                    # have gone: servers make `send` return at once after a disconnect, so a
+                    # body that never awaits would otherwise never let anyone notice.
                     chunks = size = 0
-                    if self.watcher is None:
-                        self.watcher = self.content.watch(self.task)
                     await sleep(0)
                 try:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -602,37 +653,6 @@ class _Pump:
             await send({"type": "http.response.body", "body": b""})
         except OSError:
             raise _ClientGone from None
-
-
-@final
-class _Resumed:
-    """Awaits what a step of an awaitable, already taken by hand, is blocked on, then drives
-    the rest of it: `yield from` (PEP 380) for an awaitable whose first step was taken."""
-
-    __slots__ = ("blocked_on", "step")
-
-    def __init__(self, step: Any, blocked_on: Any) -> None:
-        self.step = step
-        self.blocked_on = blocked_on
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        step, value = self.step, self.blocked_on
-        while True:
-            try:
-                sent = yield value
-            except GeneratorExit:
-                step.close()
-                raise
-            except BaseException as error:
-                try:
-                    value = step.throw(error)
-                except StopIteration as done:
-                    return done.value
-            else:
-                try:
-                    value = step.send(sent)
-                except StopIteration as done:
-                    return done.value
 
 
 class _ClientGone(Exception):

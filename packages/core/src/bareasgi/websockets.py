@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Final, final
 
 from .types import Headers, Receive, Scope, Send
@@ -52,15 +53,16 @@ class WebSocket:
 
     async def receive(self) -> str | bytes | None:
         """The next message, or None once the connection is closed."""
-        if self.state == CLOSED:
+        if self.state == 2:  # CLOSED (a constant costs less than a global here)
             return None
         message = await self._receive()
-        kind = message["type"]
-        if kind == "websocket.receive":
+        if message["type"] == "websocket.receive":
             text = message.get("text")
             if text is not None:
-                return str(text)
-            return bytes(message.get("bytes") or b"")
+                return text if type(text) is str else str(text)
+            data = message.get("bytes")
+            return data if type(data) is bytes else bytes(data or b"")
+        kind = message["type"]
         if kind == "websocket.disconnect":
             self.state = CLOSED
             self.close_code = message.get("code", 1005)
@@ -68,14 +70,19 @@ class WebSocket:
             return None
         return await self.receive()
 
-    async def send(self, data: str | bytes) -> None:
-        """Send a text (`str`) or binary (`bytes`) message."""
-        if self.state != CONNECTED:
+    def send(self, data: str | bytes) -> Awaitable[None]:
+        """Send a text (`str`) or binary (`bytes`) message: `await web_socket.send(data)`.
+
+        Returns the server's own awaitable (no coroutine of ours per message); a WebSocket
+        that is not open raises `WebSocketClosed` at the call.
+        """
+        if self.state != 1:  # CONNECTED
             raise WebSocketClosed("the WebSocket is not open")
+        if type(data) is str:
+            return self._send({"type": "websocket.send", "text": data})
         if isinstance(data, str):
-            await self._send({"type": "websocket.send", "text": data})
-        else:
-            await self._send({"type": "websocket.send", "bytes": bytes(data)})
+            return self._send({"type": "websocket.send", "text": str(data)})
+        return self._send({"type": "websocket.send", "bytes": bytes(data)})
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection (before accepting, this refuses the handshake)."""

@@ -20,55 +20,6 @@ from typing import NamedTuple, final
 _POLL = 0.05
 
 
-@final
-class HypercornServer:
-    """A running hypercorn: where it listens, its PID, and what it printed."""
-
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        self.process = process
-        self.host = "127.0.0.1"
-        self.port = port
-        self.base_url = f"http://{self.host}:{port}"
-        self.pid = process.pid
-        self._log = log
-        self._final_output: str | None = None
-
-    def output(self) -> str:
-        """Everything hypercorn wrote to stdout and stderr so far."""
-        if self._final_output is not None:
-            return self._final_output
-        try:
-            return self._log.read_bytes().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def alive(self) -> bool:
-        """Whether any process of the server's process group still runs (zombies aside)."""
-        return _group_alive(self.pid)
-
-    def _stop(self, timeout: float) -> None:
-        process = self.process
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout)
-        # Workers (or multiprocessing's resource tracker) left behind share its group:
-        # give them a moment to go by themselves, then kill them.
-        deadline = time.monotonic() + min(timeout, 2.0)
-        while _group_alive(process.pid) and time.monotonic() < deadline:
-            time.sleep(_POLL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        self._final_output = self.output()
-        with contextlib.suppress(FileNotFoundError):
-            self._log.unlink()
-
-
 def _group_alive(pgid: int) -> bool:
     proc = Path("/proc")
     if not proc.is_dir():
@@ -349,9 +300,9 @@ def _parse_final(data: bytes, head: bool) -> RawResponse:
 # ---- uvicorn and granian ---------------------------------------------------------------------
 
 
-@final
 class ServerProcess:
-    """A running uvicorn or granian (`name`): where it listens, its PID, what it printed."""
+    """A running server (`name`: hypercorn, uvicorn, granian): where it listens, its PID,
+    what it printed."""
 
     def __init__(self, name: str, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
         self.name = name
@@ -387,6 +338,8 @@ class ServerProcess:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout)
+        # Workers (or multiprocessing's resource tracker) left behind share its group:
+        # give them a moment to go by themselves, then kill them.
         deadline = time.monotonic() + min(timeout, 2.0)
         while _group_alive(process.pid) and time.monotonic() < deadline:
             time.sleep(_POLL)
@@ -395,6 +348,14 @@ class ServerProcess:
         self._final_output = self.output()
         with contextlib.suppress(FileNotFoundError):
             self._log.unlink()
+
+
+@final
+class HypercornServer(ServerProcess):
+    """A running hypercorn (what `run_hypercorn` yields)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        super().__init__("hypercorn", process, port, log)
 
 
 def _start(

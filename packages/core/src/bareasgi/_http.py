@@ -404,25 +404,36 @@ def fast_response(
         return None
     if type(status) is not int or not 200 <= status <= 599 or type(headers) is not list:
         return None
+    # A hit is trusted only for a tuple of exact bytes: anything merely equal to a remembered
+    # pair (a bytes subclass, a bytearray) is checked by the general path. One header (the
+    # usual answer) is tested without a loop.
     try:
-        for header in headers:
-            # A hit is trusted only for a tuple of exact bytes: anything merely equal to a
-            # remembered pair (a bytes subclass, a bytearray) is checked by the general path.
+        if len(headers) == 1:
+            header = headers[0]
             if (
-                header not in checked
-                or type(header) is not tuple
+                type(header) is not tuple
+                or header not in checked
                 or type(header[0]) is not bytes
                 or type(header[1]) is not bytes
             ):
                 return None
+        else:
+            for header in headers:
+                if (
+                    type(header) is not tuple
+                    or header not in checked
+                    or type(header[0]) is not bytes
+                    or type(header[1]) is not bytes
+                ):
+                    return None
     except TypeError:  # an unhashable header: the general path says what is wrong
         return None
     if status == 204 or status == 304:
         return status, [*headers], data
     size = len(data)
-    try:  # indexing a list costs less than a dict look-up
+    if size < _LENGTH_HEADERS_MAX:  # indexing a list costs less than a dict look-up
         length = _LENGTH_HEADERS[size] or _length_header(size)
-    except IndexError:
+    else:
         length = _length_header(size)
     return status, [*headers, length], data
 

@@ -322,12 +322,13 @@ class Application:
             if found is not None:
                 route, matches, allowed = found
                 scope[ROUTE_KEY] = route
-                if matches is not None:
+                if allowed is None:
                     call = route.call
                 else:  # other methods only: 405
-                    matches = {}
                     scope[ALLOW_KEY] = allowed
                     call = self._not_allowed_call
+                if matches is None:
+                    matches = {}
             elif self._mounts and await self._to_mount(scope, raw_path, receive, send):
                 return  # a mounted app answered
             else:

@@ -424,12 +424,18 @@ class Route:
 class _Leaf(dict[str, Route]):
     """The routes of one shape, by method."""
 
-    __slots__ = ("implicit_head",)
+    __slots__ = ("hits", "implicit_head")
 
     def __init__(self) -> None:
         super().__init__()
         self.implicit_head = False
         """`HEAD` is here only because `GET` is."""
+        self.hits: dict[str, tuple[Route, None, None]] = {}
+        """`lookup`'s answer for each key, made once: a literal path's hit costs no tuple."""
+
+    def put(self, key: str, route: Route) -> None:
+        self[key] = route
+        self.hits[key] = (route, None, None)
 
     def first(self) -> Route:
         return min(self.values(), key=lambda route: route._order)
@@ -669,11 +675,11 @@ class _Router:
         )
         leaf = self._root.insert(parts)
         for key in keys:
-            leaf[key] = route
+            leaf.put(key, route)
         if "HEAD" in keys:
             leaf.implicit_head = False
         elif "GET" in keys and "HEAD" not in leaf:
-            leaf["HEAD"] = route
+            leaf.put("HEAD", route)
             leaf.implicit_head = True
         if all(part.literal is not None and part.quoted == part.literal for part in parts):
             self._literals.setdefault(template.encode(), leaf)
@@ -689,7 +695,9 @@ class _Router:
         """The one route look-up: `(route, matches, None)`, `(route, None, allowed)` or None.
 
         `key` is the HTTP method (`''` for WebSocket routes). On a match, `matches` is a new
-        dict of the converted parameters. When routes match the path but none takes `key`,
+        dict of the converted parameters, or None for a fully literal route (no parameters;
+        its answer is made once, when the route is added). When routes match the path but
+        none takes `key`,
         the first of them (for its template) and every key allowed there; None when no route
         matches the path at all. Fully literal paths are found by their raw bytes before the
         trie, and what they allow is kept once asked, so a literal path with a method it
@@ -700,9 +708,9 @@ class _Router:
         """
         leaf = self._literals.get(raw_path)
         if leaf is not None:
-            route = leaf.get(key)
-            if route is not None:
-                return route, {}, None
+            hit = leaf.hits.get(key)
+            if hit is not None:
+                return hit
             allowed = self._allowed_literal(raw_path)
             if allowed is not None and key not in allowed[1]:
                 return allowed[0], None, allowed[1]
@@ -829,9 +837,9 @@ class HttpRouter(_Router):
             InvalidPath: The path has invalid percent-encoding or is not UTF-8.
         """
         found = self.lookup(method, raw_path)
-        if found is None or found[1] is None:
+        if found is None or found[2] is not None:
             return None
-        return found[0], found[1]
+        return found[0], found[1] if found[1] is not None else {}
 
     def set_wrapper(self, wrap: Callable[[HttpHandler], HttpHandler] | None) -> None:
         """Make every route's `call` `wrap(handler)`, now and for routes added later.
@@ -869,9 +877,9 @@ class WebSocketRouter(_Router):
             InvalidPath: The path has invalid percent-encoding or is not UTF-8.
         """
         found = self.lookup(_WS_KEY, raw_path)
-        if found is None or found[1] is None:
+        if found is None or found[2] is not None:
             return None
-        return found[0], found[1]
+        return found[0], found[1] if found[1] is not None else {}
 
     def __repr__(self) -> str:
         return f"<WebSocketRouter with {len(self._routes)} routes>"

@@ -19,8 +19,11 @@ from hypothesis import strategies as st
 
 from bareasgi import Application, HttpError, bytes_writer, final_status, text_writer
 from bareasgi._http import (
+    CHECKED_MAX,
+    HeaderMemory,
     RequestBody,
     ResponseError,
+    check_headers,
     fast_response,
     send_response,
     unpack_response,
@@ -45,7 +48,7 @@ async def _generated() -> AsyncIterator[bytes]:
     yield b"streamed"
 
 
-def _general(response: Any, method: str, checked: set[tuple[bytes, bytes]]) -> list[Message] | None:
+def _general(response: Any, method: str, checked: HeaderMemory) -> list[Message] | None:
     """What the general path sends for `response`, or None when it refuses it."""
     sent: list[Message] = []
 
@@ -165,13 +168,14 @@ _REMEMBERED = [
 def test_fast_path_sends_what_the_general_path_sends(
     response: Any, method: str, warm: bool
 ) -> None:
-    checked: set[tuple[bytes, bytes]] = set()
+    checked = HeaderMemory()
     if warm:
         for earlier in _REMEMBERED:
             assert _general(earlier, method, checked) is not None
-        assert checked
+        assert checked.values
+        assert checked.ids
     fast = fast_response(response, checked)
-    general = _general(response, method, set())
+    general = _general(response, method, HeaderMemory())
     if fast is None:
         return  # the general path decides; nothing to compare
     assert general is not None, f"fast path took {response!r}, which the general path refuses"
@@ -188,7 +192,7 @@ def test_fast_path_sends_what_the_general_path_sends(
 @settings(max_examples=300, deadline=None)
 @given(response=responses())
 def test_final_status_is_what_the_general_path_sends(response: Any) -> None:
-    general = _general(response, "GET", set())
+    general = _general(response, "GET", HeaderMemory())
     expected = 500 if general is None else general[0]["status"]
     if general is not None and not isinstance(response, tuple):
         expected = general[0]["status"]
@@ -196,7 +200,7 @@ def test_final_status_is_what_the_general_path_sends(response: Any) -> None:
 
 
 def test_fast_path_takes_the_common_shapes() -> None:
-    checked: set[tuple[bytes, bytes]] = set()
+    checked = HeaderMemory()
     hello = (200, [(b"content-type", b"text/plain")], text_writer("Hello, World!"))
     assert fast_response(hello, checked) is None  # headers not yet checked: the general path
     assert _general(hello, "GET", checked) is not None
@@ -270,8 +274,9 @@ async def test_applications_do_not_share_checked_headers() -> None:
     first.http_router.add({"GET"}, "/", hello)
     async with TestClient(first) as client:
         await client.get("/")
-    assert (b"x-only-first", b"1") in first._checked
-    assert not second._checked
+    assert (b"x-only-first", b"1") in first._checked.values
+    assert not second._checked.values
+    assert not second._checked.ids
 
 
 def test_http_error_as_response_copies_and_types_its_body() -> None:
@@ -327,3 +332,21 @@ async def test_a_module_level_http_error_does_not_accumulate_headers() -> None:
         assert answer.headers["www-authenticate"] == "Basic"
         assert answer.headers["content-type"] == "text/plain; charset=utf-8"
     assert refusal.headers == [(b"www-authenticate", b"Basic")]
+
+
+def test_the_header_memory_stays_bounded_and_right() -> None:
+    """Pairs made anew for each answer fill the identity memory: it starts afresh, and a
+    remembered pair is still known, by value, as long as the value memory has it."""
+    memory = HeaderMemory()
+    constant = (b"content-type", b"text/plain")
+    check_headers([constant], memory)
+    assert memory.knows(constant)
+    for number in range(CHECKED_MAX + 10):
+        check_headers([(b"etag", f'"{number}"'.encode())], memory)
+    assert len(memory.ids) <= CHECKED_MAX
+    assert len(memory.values) <= CHECKED_MAX
+    assert memory.knows(constant)  # by value
+    assert memory.knows((b"content-type", b"text/plain"))
+    assert not memory.knows((b"content-type", SubBytes(b"text/plain")))
+    assert not memory.knows([b"content-type", b"text/plain"])
+    assert fast_response((200, [constant], b"x"), memory) is not None

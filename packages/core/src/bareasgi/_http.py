@@ -255,7 +255,46 @@ def _too_large(limit: int) -> HttpError:
 
 
 CHECKED_MAX: Final = 4096
-"""How many checked header pairs an application remembers (see `check_headers`)."""
+"""How many checked header pairs an application remembers (see `HeaderMemory`)."""
+
+
+@final
+class HeaderMemory:
+    """Response header pairs an application found valid, so that the fast path need not check
+    them again: by identity (the very tuple objects, usually constants in handlers' code; the
+    memory keeps them alive, so an id found here is that object) and by value (pairs built
+    anew for each answer). Only tuples of two exact `bytes` that passed the rule are kept, so
+    what it holds never changes what is valid. Each application has its own."""
+
+    __slots__ = ("ids", "values")
+
+    def __init__(self) -> None:
+        self.ids: dict[int, tuple[bytes, bytes]] = {}
+        self.values: set[tuple[bytes, bytes]] = set()
+
+    def remember(self, header: tuple[bytes, bytes]) -> None:
+        """Keep a pair found valid; both memories are bounded by `CHECKED_MAX`."""
+        ids = self.ids
+        if len(ids) >= CHECKED_MAX:  # pairs made per answer would fill it: start afresh
+            ids.clear()
+        ids[id(header)] = header
+        if len(self.values) < CHECKED_MAX:
+            self.values.add(header)
+
+    def knows(self, header: object) -> bool:
+        """Whether `header` is a pair found valid before (of the exact types)."""
+        if id(header) in self.ids:
+            return True
+        try:
+            return (
+                type(header) is tuple
+                and header in self.values
+                and type(header[0]) is bytes
+                and type(header[1]) is bytes
+            )
+        except TypeError:  # unhashable
+            return False
+
 
 _LENGTHS: Final[dict[int, bytes]] = {}
 _LENGTHS_MAX: Final = 65536
@@ -301,7 +340,7 @@ def _length_header(size: int) -> tuple[bytes, bytes]:
 # what the set holds never changes what is valid.
 
 
-def check_headers(headers: Any, checked: set[tuple[bytes, bytes]] | None) -> tuple[Headers, bool]:
+def check_headers(headers: Any, checked: HeaderMemory | None) -> tuple[Headers, bool]:
     """Validate response headers; say whether content-length is among them.
 
     Valid pairs are added to `checked` (bounded by `CHECKED_MAX`), the application's memory of
@@ -317,12 +356,8 @@ def check_headers(headers: Any, checked: set[tuple[bytes, bytes]] | None) -> tup
     headers = [*headers]  # the answer's own list: never one a handler keeps and reuses
     has_length = False
     for header in headers:
-        if checked is not None and type(header) is tuple:
-            try:  # found valid before, and of the exact types (see `fast_response`)
-                if header in checked and type(header[0]) is bytes and type(header[1]) is bytes:
-                    continue
-            except TypeError:  # unhashable: checked (and refused) below
-                pass
+        if checked is not None and checked.knows(header):
+            continue
         try:
             name, value = header
         except (TypeError, ValueError):
@@ -335,8 +370,8 @@ def check_headers(headers: Any, checked: set[tuple[bytes, bytes]] | None) -> tup
             raise ResponseError(f"header {name.decode('latin-1')} has CR, LF or NUL in its value")
         if name == b"content-length":
             has_length = True
-        elif checked is not None and type(header) is tuple and len(checked) < CHECKED_MAX:
-            checked.add(header)
+        elif checked is not None and type(header) is tuple:
+            checked.remember(header)
     return headers, has_length
 
 
@@ -373,9 +408,7 @@ def unpack_response(response: Any) -> tuple[int, Any, Any, Any]:
     return status, headers, body, pushes
 
 
-def fast_response(
-    response: Any, checked: set[tuple[bytes, bytes]]
-) -> tuple[int, Headers, bytes] | None:
+def fast_response(response: Any, checked: HeaderMemory) -> tuple[int, Headers, bytes] | None:
     """The common answers, ready to send: `(status, headers with content-length, body)`.
 
     Takes `(status, headers)` and `(status, headers, body)` with a whole body (`bytes`, or
@@ -404,30 +437,19 @@ def fast_response(
         return None
     if type(status) is not int or not 200 <= status <= 599 or type(headers) is not list:
         return None
-    # A hit is trusted only for a tuple of exact bytes: anything merely equal to a remembered
-    # pair (a bytes subclass, a bytearray) is checked by the general path. One header (the
-    # usual answer) is tested without a loop.
-    try:
-        if len(headers) == 1:
-            header = headers[0]
-            if (
-                type(header) is not tuple
-                or header not in checked
-                or type(header[0]) is not bytes
-                or type(header[1]) is not bytes
-            ):
+    # A pair is known by identity (this very object was checked) or, failing that, by value,
+    # trusted only for a tuple of exact bytes: anything merely equal to a remembered pair (a
+    # bytes subclass, a bytearray) is checked by the general path. One header (the usual
+    # answer) is tested without a loop.
+    ids = checked.ids
+    if len(headers) == 1:
+        header = headers[0]
+        if id(header) not in ids and not checked.knows(header):
+            return None
+    else:
+        for header in headers:
+            if id(header) not in ids and not checked.knows(header):
                 return None
-        else:
-            for header in headers:
-                if (
-                    type(header) is not tuple
-                    or header not in checked
-                    or type(header[0]) is not bytes
-                    or type(header[1]) is not bytes
-                ):
-                    return None
-    except TypeError:  # an unhashable header: the general path says what is wrong
-        return None
     if status == 204 or status == 304:
         return status, [*headers], data
     size = len(data)
@@ -465,7 +487,7 @@ async def send_response(
     body: Any,
     pushes: Any,
     source: Any,
-    checked: set[tuple[bytes, bytes]] | None = None,
+    checked: HeaderMemory | None = None,
 ) -> None:
     """Check and send one response; streamed bodies stop when the client goes away.
 

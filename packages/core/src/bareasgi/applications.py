@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote
 
 from ._http import (
     DEFAULT_MAX_BODY_SIZE,
+    HeaderMemory,
     RequestBody,
     ResponseError,
     describe,
@@ -99,7 +100,7 @@ class Application:
     ) -> None:
         self.info: Info = info if info is not None else {}
         self._http_router = HttpRouter()
-        self._checked: set[tuple[bytes, bytes]] = set()
+        self._checked = HeaderMemory()
         """Response header pairs found valid, this application's own (see `fast_response`)."""
         self._ws_router = WebSocketRouter()
         self.startup_handlers: list[LifespanHandler] = list(startup_handlers or ())

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterable, Callable
 from typing import Any, Final, final
 
 from .errors import ClientDisconnected, HttpError
+from .headers import LOWER_TOKEN_PATTERN
 from .streaming import BytesBody, ChunkedBody
 from .types import Headers, Message, Receive, Scope, Send
 
@@ -19,7 +20,7 @@ LOGGER: Final = logging.getLogger("bareasgi")
 DEFAULT_MAX_BODY_SIZE: Final = 10 * 1024 * 1024
 
 # RFC 9110 field names (we require ASGI's lower case) and values without CR, LF or NUL.
-_NAME_OK: Final = re.compile(rb"[!#$%&'*+.^_`|~0-9a-z-]+").fullmatch
+_NAME_OK: Final = re.compile(LOWER_TOKEN_PATTERN.encode()).fullmatch
 _VALUE_BAD: Final = re.compile(rb"[\r\n\x00]").search
 _NO_BODY_STATUS: Final = frozenset({204, 304})
 

@@ -13,6 +13,9 @@ from typing import Final, NamedTuple
 TOKEN_PATTERN: Final = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 """RFC 9110's `token` (section 5.6.2): method names, field names, parameter names, codings."""
 
+LOWER_TOKEN_PATTERN: Final = TOKEN_PATTERN.replace("A-Za-z", "a-z")
+"""A token without upper case: a field name as ASGI carries it (lower-cased)."""
+
 _TOKEN: Final = re.compile(TOKEN_PATTERN).fullmatch
 _TOKEN_BYTES: Final = re.compile(TOKEN_PATTERN.encode()).fullmatch
 _QVALUE: Final = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?").fullmatch
@@ -92,4 +95,11 @@ def preferred(
     return tuple(name for _, _, name in ranked)
 
 
-__all__ = ["TOKEN_PATTERN", "Weighted", "is_token", "parse_weighted", "preferred"]
+__all__ = [
+    "LOWER_TOKEN_PATTERN",
+    "TOKEN_PATTERN",
+    "Weighted",
+    "is_token",
+    "parse_weighted",
+    "preferred",
+]

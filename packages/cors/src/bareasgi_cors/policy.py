@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, cast, final
 
 from bareasgi import BindableMiddleware, HttpError, WebSocket, bindable
-from bareasgi.headers import TOKEN_PATTERN, is_token
+from bareasgi.headers import LOWER_TOKEN_PATTERN, is_token
 from bareasgi.types import (
     ASGIApp,
     Content,
@@ -69,7 +69,7 @@ _BROWSER_METHODS: Final = frozenset(
     {b"DELETE", b"GET", b"HEAD", b"OPTIONS", b"PATCH", b"POST", b"PUT"}
 )
 """With allow_methods=['*'], these are echoed on the fast path (any other token, the slow way)."""
-_LOWER_TOKEN: Final = TOKEN_PATTERN.replace("A-Za-z", "a-z").encode()
+_LOWER_TOKEN: Final = LOWER_TOKEN_PATTERN.encode()
 """Core's RFC 9110 token pattern without upper case: a name the general way would not change."""
 _BROWSER_HEADER_LIST: Final = re.compile(_LOWER_TOKEN + rb"(?:," + _LOWER_TOKEN + rb")*").fullmatch
 """Access-Control-Request-Headers as browsers send it: lower-case names joined by commas."""

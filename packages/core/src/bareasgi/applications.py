@@ -275,7 +275,7 @@ class Application:
         outer: ASGIApp | None = None
         wrappers = [*plugin_wrappers, *self._asgi_wrappers]
         if wrappers:
-            outer = self._inside
+            outer = self._inner_app
             for wrapper in reversed(wrappers):
                 outer = wrapper(outer)
         self._outer = outer
@@ -291,8 +291,8 @@ class Application:
 
         Servers call it with three arguments. When nothing wraps the application, HTTP goes
         straight on below; everything else (the first call, ASGI wrappers, WebSockets,
-        lifespan) goes through `_outside`, whose innermost app calls back in here, once, with
-        `_inside` set. (A call through a helper would cost a coroutine per request.)
+        lifespan) goes through `_outside`, whose innermost app (`_inner_app`) calls back in here,
+        once, with `_inside` set. (A call through a helper would cost a coroutine per request.)
         """
         if not (_inside or (self._direct and scope["type"] == "http")):
             await self._outside(scope, receive, send)
@@ -387,9 +387,9 @@ class Application:
             self.start()
             if scope["type"] != "lifespan":
                 self._warn_without_lifespan()
-        await (self._outer or self._inside)(scope, receive, send)
+        await (self._outer or self._inner_app)(scope, receive, send)
 
-    async def _inside(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _inner_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The application within its ASGI wrappers: routes each kind of scope."""
         kind = scope["type"]
         if kind == "http":

@@ -76,8 +76,6 @@ def run_hypercorn(
     """
     sock = _listening_socket()
     port = sock.getsockname()[1]
-    fd, log_name = tempfile.mkstemp(prefix="hypercorn-", suffix=".log")
-    log = Path(log_name)
     command = [
         sys.executable,
         "-m",
@@ -89,38 +87,13 @@ def run_hypercorn(
         *args,
         app,
     ]
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     try:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=full_env,
-            stdin=subprocess.DEVNULL,
-            stdout=fd,
-            stderr=subprocess.STDOUT,
-            pass_fds=(sock.fileno(),),
-            start_new_session=True,
-        )
-    except BaseException:
-        log.unlink()
-        raise
+        process, log = _spawn("hypercorn", command, cwd=cwd, env=env, pass_fds=(sock.fileno(),))
     finally:
-        os.close(fd)
         sock.close()  # hypercorn holds the listening socket now
     server = HypercornServer(process, port, log)
     try:
-        deadline = time.monotonic() + startup_timeout
-        while server.output().count("Running on") < max(workers, 1):
-            code = process.poll()
-            if code is not None:
-                raise RuntimeError(
-                    f"hypercorn exited with {code} during start-up:\n{server.output()}"
-                )
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"hypercorn did not start within {startup_timeout} s:\n{server.output()}"
-                )
-            time.sleep(_POLL)
+        _wait_until(server, lambda out: out.count("Running on") >= max(workers, 1), startup_timeout)
         yield server
     finally:
         server._stop(stop_timeout)
@@ -358,15 +331,15 @@ class HypercornServer(ServerProcess):
         super().__init__("hypercorn", process, port, log)
 
 
-def _start(
+def _spawn(
     name: str,
     command: list[str],
-    port: int,
     *,
     cwd: str | os.PathLike[str] | None,
     env: Mapping[str, str] | None,
     pass_fds: Sequence[int],
-) -> ServerProcess:
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start a server process in a session of its own, its output going to a log file."""
     fd, log_name = tempfile.mkstemp(prefix=f"{name}-", suffix=".log")
     log = Path(log_name)
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -386,6 +359,19 @@ def _start(
         raise
     finally:
         os.close(fd)
+    return process, log
+
+
+def _start(
+    name: str,
+    command: list[str],
+    port: int,
+    *,
+    cwd: str | os.PathLike[str] | None,
+    env: Mapping[str, str] | None,
+    pass_fds: Sequence[int],
+) -> ServerProcess:
+    process, log = _spawn(name, command, cwd=cwd, env=env, pass_fds=pass_fds)
     return ServerProcess(name, process, port, log)
 
 

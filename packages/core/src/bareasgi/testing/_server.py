@@ -312,8 +312,9 @@ class ServerProcess:
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout)
         # Workers (or multiprocessing's resource tracker) left behind share its group:
-        # give them a moment to go by themselves, then kill them.
-        deadline = time.monotonic() + min(timeout, 2.0)
+        # they have until `timeout` to go by themselves (a worker runs its lifespan shutdown once
+        # its connections are gone), then they are killed.
+        deadline = time.monotonic() + timeout
         while _group_alive(process.pid) and time.monotonic() < deadline:
             time.sleep(_POLL)
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -1,0 +1,136 @@
+"""The schema the subscription tests share: a countdown, a source that never yields, a
+failing source, and a tracker of every source's `finally`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import (
+    GraphQLArgument,
+    GraphQLField,
+    GraphQLFloat,
+    GraphQLInt,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLString,
+)
+
+
+class Tracker:
+    """Counts the sources started and the sources whose `finally` ran."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.closed = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def open(self) -> int:
+        return self.started - self.closed
+
+    def _bump(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _changed(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    async def wait_all_closed(self) -> None:
+        while self.open:
+            await self._changed()
+
+    async def wait_open(self, count: int) -> None:
+        while self.open < count:
+            await self._changed()
+
+
+TRACKER = Tracker()
+
+
+async def _countdown(_root: Any, _info: Any, start: int, delay: float = 0.0) -> AsyncIterator[int]:
+    TRACKER.started += 1
+    TRACKER._bump()
+    try:
+        for number in range(start, -1, -1):
+            yield number
+            if delay:
+                await asyncio.sleep(delay)
+    finally:
+        TRACKER.closed += 1
+        TRACKER._bump()
+
+
+async def _forever(_root: Any, _info: Any) -> AsyncIterator[int]:
+    TRACKER.started += 1
+    TRACKER._bump()
+    try:
+        await asyncio.Event().wait()  # never set: blocked until cancelled
+        yield 0
+    finally:
+        TRACKER.closed += 1
+        TRACKER._bump()
+
+
+async def _failing(_root: Any, _info: Any) -> AsyncIterator[int]:
+    TRACKER.started += 1
+    TRACKER._bump()
+    try:
+        yield 1
+        raise RuntimeError("the source broke: secret detail")
+    finally:
+        TRACKER.closed += 1
+        TRACKER._bump()
+
+
+def _identity(value: Any, _info: Any, **_args: Any) -> Any:
+    return value
+
+
+def _refusing_subscribe(_root: Any, _info: Any) -> AsyncIterator[int]:
+    raise RuntimeError("no stream for you: secret detail")
+
+
+schema = GraphQLSchema(
+    query=GraphQLObjectType(
+        "Query",
+        {
+            "hello": GraphQLField(GraphQLString, resolve=lambda *_: "world"),
+            "pid": GraphQLField(GraphQLInt, resolve=lambda *_: os.getpid()),
+            "slow": GraphQLField(
+                GraphQLString,
+                args={"seconds": GraphQLArgument(GraphQLNonNull(GraphQLFloat))},
+                resolve=lambda _root, _info, seconds: _slow(seconds),
+            ),
+        },
+    ),
+    subscription=GraphQLObjectType(
+        "Subscription",
+        {
+            "countdown": GraphQLField(
+                GraphQLNonNull(GraphQLInt),
+                args={
+                    "from": GraphQLArgument(GraphQLNonNull(GraphQLInt), out_name="start"),
+                    "delay": GraphQLArgument(GraphQLFloat, default_value=0.0),
+                },
+                subscribe=_countdown,
+                resolve=_identity,
+            ),
+            "forever": GraphQLField(GraphQLInt, subscribe=_forever, resolve=_identity),
+            "failing": GraphQLField(GraphQLInt, subscribe=_failing, resolve=_identity),
+            "refused": GraphQLField(GraphQLInt, subscribe=_refusing_subscribe, resolve=_identity),
+        },
+    ),
+)
+
+
+async def _slow(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "done"

@@ -74,6 +74,32 @@ class GraphQLOptions:
     require_trusted_documents: bool = option(
         "refuse document text: run only documents of the allow-list", default=False
     )
+    websocket: bool = option(
+        "serve operations and subscriptions over WebSocket (graphql-transport-ws) at `path`",
+        default=True,
+    )
+    sse: bool = option(
+        "serve operations and subscriptions over Server-Sent Events (graphql-sse, both modes) "
+        "at `path`",
+        default=True,
+    )
+    connection_init_timeout: float = option(
+        "seconds a WebSocket client has to send connection_init (closed with 4408 after)",
+        default=3.0,
+    )
+    max_subscriptions: int | None = option(
+        "operations one WebSocket or one single-connection SSE stream runs at once; the one "
+        "over is answered with an error for its id and the connection stays open",
+        default=100,
+    )
+    sse_keep_alive: float | None = option(
+        "seconds of silence after which an SSE stream gets a comment line (None: never)",
+        default=12.0,
+    )
+    sse_reservation_timeout: float = option(
+        "seconds an SSE single-connection reservation (PUT) waits for its stream",
+        default=30.0,
+    )
 
     def problems(self) -> list[str]:
         """Every problem with these options, each naming the option; empty when they are fine."""
@@ -98,6 +124,15 @@ class GraphQLOptions:
             )
         if self.cache_size < 0:
             problems.append(f"option 'cache_size' must be 0 or more, not {self.cache_size}")
+        for name in ("connection_init_timeout", "sse_reservation_timeout", "sse_keep_alive"):
+            seconds = getattr(self, name)
+            if seconds is not None and not seconds > 0:
+                problems.append(f"option {name!r} must be more than 0 seconds, not {seconds}")
+        if self.max_subscriptions is not None and self.max_subscriptions < 1:
+            problems.append(
+                f"option 'max_subscriptions' must be 1 or more (or None), "
+                f"not {self.max_subscriptions}"
+            )
         if self.context is not None:
             try:
                 context = resolve_attribute(self.context) if isinstance(self.context, str) else None

@@ -10,6 +10,8 @@ from .engine import GraphQLEngine
 from .graphiql import GraphiQLAssets
 from .http import GraphQLHttp
 from .options import GraphQLOptions
+from .sse import GraphQLSse
+from .websocket import GraphQLWebSocketHandler
 
 
 @final
@@ -24,6 +26,8 @@ class GraphQLState:
             transport over HTTP when one is installed as `http.streams`).
         http_methods: The endpoint route's methods.
         extra_routes: Further routes the transports contribute (e.g. the WebSocket route).
+        websocket: The graphql-transport-ws handler at `path`, or None when `websocket` is off.
+        sse: The graphql-sse transport (`http.streams`), or None when `sse` is off.
     """
 
     def __init__(self, options: GraphQLOptions) -> None:
@@ -35,7 +39,26 @@ class GraphQLState:
         )
         self.http_methods: list[str] = ["GET", "POST"]
         self.extra_routes: list[RouteSpec | WebSocketRouteSpec] = []
-        # Subscriptions (WebSocket, SSE) are set up here, after the HTTP transport.
+        self.websocket: GraphQLWebSocketHandler | None = None
+        if options.websocket:
+            self.websocket = GraphQLWebSocketHandler(
+                self.engine,
+                connection_init_timeout=options.connection_init_timeout,
+                max_subscriptions=options.max_subscriptions,
+            )
+            self.extra_routes.append(
+                WebSocketRouteSpec(options.path, self.websocket, name="graphql_ws")
+            )
+        self.sse: GraphQLSse | None = None
+        if options.sse:
+            self.sse = GraphQLSse(
+                self.engine,
+                keep_alive=options.sse_keep_alive,
+                max_subscriptions=options.max_subscriptions,
+                reservation_timeout=options.sse_reservation_timeout,
+            )
+            self.http.streams = self.sse
+            self.http_methods.extend(("PUT", "DELETE"))
 
 
 __all__ = ["GraphQLState"]

@@ -126,8 +126,8 @@ class GraphQLWebSocketHandler:
     Args:
         engine: The engine preparing and running the operations.
         connection_init_timeout: Seconds a client has to send `connection_init` (4408 after).
-        max_subscriptions: Operations one socket may run at once; the one over is answered
-            with an `error` message for its id, and the socket stays open.
+        max_subscriptions: Operations one socket may run at once (None: no limit); the one
+            over is answered with an `error` message for its id, and the socket stays open.
     """
 
     __slots__ = ("connection_init_timeout", "engine", "max_subscriptions")
@@ -137,7 +137,7 @@ class GraphQLWebSocketHandler:
         engine: GraphQLEngine,
         *,
         connection_init_timeout: float = DEFAULT_CONNECTION_INIT_TIMEOUT,
-        max_subscriptions: int = DEFAULT_MAX_SUBSCRIPTIONS,
+        max_subscriptions: int | None = DEFAULT_MAX_SUBSCRIPTIONS,
     ) -> None:
         self.engine = engine
         self.connection_init_timeout = connection_init_timeout
@@ -238,8 +238,8 @@ class _Connection:
                 raise _Protocol(
                     SUBSCRIBER_EXISTS, _close_reason(f"Subscriber for {identifier} already exists")
                 )
-            if len(operations) >= self.handler.max_subscriptions:
-                limit = self.handler.max_subscriptions
+            limit = self.handler.max_subscriptions
+            if limit is not None and len(operations) >= limit:
                 await self._send_error(
                     _DUMPS(identifier),
                     [

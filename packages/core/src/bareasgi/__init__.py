@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from ._http import RequestBody, final_status
 from .applications import ALLOW_KEY, APP_KEY, ROUTE_KEY, Application, bindable
+from .cookies import delete_cookie_header, request_cookies, set_cookie_header
 from .errors import ClientDisconnected, HttpError, InvalidPath
+from .forms import Form, UploadFile, read_form
 from .hookspecs import hookimpl
+from .jsonbody import json_errors, json_response, read_json
 from .plugins import (
     EnabledPlugin,
     PluginError,
@@ -19,6 +22,8 @@ from .plugins import (
     WebSocketRouteSpec,
     plugin_state,
 )
+from .query import QUERY_KEY, query_params, query_value, query_values, url_with_query
+from .redirects import redirect, redirect_slashes, safe_redirect_target
 from .routing import HttpRouter, Route, WebSocketRouter
 from .streaming import (
     BytesBody,
@@ -46,6 +51,7 @@ from .websockets import WebSocket, WebSocketClosed
 __all__ = [
     "ALLOW_KEY",
     "APP_KEY",
+    "QUERY_KEY",
     "ROUTE_KEY",
     "ASGIApp",
     "Application",
@@ -55,6 +61,7 @@ __all__ = [
     "ClientDisconnected",
     "Content",
     "EnabledPlugin",
+    "Form",
     "Headers",
     "HttpError",
     "HttpHandler",
@@ -72,6 +79,7 @@ __all__ = [
     "Route",
     "RouteSpec",
     "Scope",
+    "UploadFile",
     "WebSocket",
     "WebSocketClosed",
     "WebSocketRouteSpec",
@@ -79,9 +87,23 @@ __all__ = [
     "bindable",
     "bytes_reader",
     "bytes_writer",
+    "delete_cookie_header",
     "final_status",
     "hookimpl",
+    "json_errors",
+    "json_response",
     "plugin_state",
+    "query_params",
+    "query_value",
+    "query_values",
+    "read_form",
+    "read_json",
+    "redirect",
+    "redirect_slashes",
+    "request_cookies",
+    "safe_redirect_target",
+    "set_cookie_header",
     "text_reader",
     "text_writer",
+    "url_with_query",
 ]

@@ -12,6 +12,7 @@ from subs_schema import TRACKER, schema
 
 from bareasgi import Application
 from bareasgi.testing import TestClient
+from bareasgi_graphql import add_graphql
 from bareasgi_graphql.engine import GraphQLEngine
 from bareasgi_graphql.options import GraphQLOptions
 from bareasgi_graphql.websocket import SUBPROTOCOL, GraphQLWebSocketHandler
@@ -30,6 +31,43 @@ async def session_for(app: Application, subprotocols: list[str]) -> AsyncIterato
     """A WebSocket session to /graphql of `app`, served in-process."""
     async with TestClient(app) as client, client.websocket_connect("/graphql", subprotocols) as s:
         yield s
+
+
+def sse_app(**options: Any) -> Application:
+    """An application with the graphql plugin on the subscription schema, at /graphql."""
+    app = Application()
+    add_graphql(app, schema, **options)
+    return app
+
+
+class EventReader:
+    """Server-sent events from a streamed response, one at a time (comments kept as such)."""
+
+    def __init__(self, response: Any) -> None:
+        self._chunks = response.aiter_raw()
+        self._buffer = b""
+        self.comments = 0
+
+    async def next(self, timeout: float = 10.0) -> tuple[str, Any]:
+        """The next event as (event, data parsed as JSON or None for an empty data field)."""
+        while True:
+            while b"\n\n" in self._buffer:
+                block, self._buffer = self._buffer.split(b"\n\n", 1)
+                event, data = "message", None
+                fields = block.decode().split("\n")
+                if all(line.startswith(":") for line in fields):
+                    self.comments += 1
+                    continue
+                for line in fields:
+                    name, _, value = line.partition(":")
+                    value = value.removeprefix(" ")
+                    if name == "event":
+                        event = value
+                    elif name == "data":
+                        data = json.loads(value) if value else None
+                return event, data
+            chunk = await asyncio.wait_for(anext(self._chunks), timeout)
+            self._buffer += chunk
 
 
 def subscribe(identifier: str, query: str, **payload: Any) -> str:

@@ -62,7 +62,7 @@ async def test_two_concurrent_subscriptions_interleave() -> None:
         await session.send_text(subscribe("a", query, variables={"from": 3}))
         await session.send_text(subscribe("b", query, variables={"from": 2}))
         seen: dict[str, list[Any]] = {"a": [], "b": []}
-        completed = set()
+        completed: set[str] = set()
         while len(completed) < 2:
             message = await receive_json(session)
             if message["type"] == "complete":
@@ -292,7 +292,7 @@ async def test_thousands_of_subscribe_messages_on_one_socket() -> None:
         await init(session)
         for number in range(3000):
             await session.send_text(subscribe(str(number), "subscription { forever }"))
-        refused = set()
+        refused: set[int] = set()
         while len(refused) < 2900:
             message = await receive_json(session)
             assert message["type"] == "error"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import importlib
 import json
 import zlib
 from collections.abc import AsyncIterator, Iterable
@@ -11,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-import brotli
 import httpx
 import zstandard
 
@@ -29,6 +29,8 @@ from bareasgi import (
 )
 from bareasgi.testing import TestClient
 from bareasgi_compression import add_compression
+
+brotli: Any = importlib.import_module("brotli")  # no type stubs
 
 TEXT: Final = ("The quick brown fox jumps over the lazy dog. " * 40).encode()
 """1,800 bytes of text: worth compressing."""

@@ -5,6 +5,7 @@ exact; negotiation picks the best acceptable coding, the server's order between 
 from __future__ import annotations
 
 import gzip
+import itertools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -81,7 +82,7 @@ def test_a_gzip_upload_decodes_whatever_its_split_and_the_limit_is_exact(
 ) -> None:
     encoded = gzip.compress(body)
     points = sorted({min(cut, len(encoded)) for cut in cuts} | {0, len(encoded)})
-    pieces = [encoded[a:b] for a, b in zip(points, points[1:], strict=False)]
+    pieces = [encoded[a:b] for a, b in itertools.pairwise(points)]
 
     async def decoded() -> bytes | int:
         try:

@@ -314,9 +314,11 @@ async def test_events_arrive_one_by_one(coding: str) -> None:
 
 async def test_a_stream_comes_out_as_the_compressor_yields_it() -> None:
     app, seen = build_app()
-    async with TestClient(app) as client:
-        async with client.stream("GET", "/stream", headers={"accept-encoding": "gzip"}) as r:
-            chunks = [chunk async for chunk in r.aiter_raw()]
+    async with (
+        TestClient(app) as client,
+        client.stream("GET", "/stream", headers={"accept-encoding": "gzip"}) as r,
+    ):
+        chunks = [chunk async for chunk in r.aiter_raw()]
     assert len(chunks) >= 2  # the compressor's output as it came, then its end
     assert zlib.decompress(b"".join(chunks), 31) == TEXT * 20
     assert seen["stream"].closed.is_set()

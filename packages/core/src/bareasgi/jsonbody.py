@@ -38,6 +38,18 @@ PROBLEM_HEADER: Final = (b"content-type", b"application/problem+json")
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 """Compact, ASCII, strict (no NaN or Infinity, which are not JSON): made once."""
+
+
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity: Python's parser takes them, JSON has none."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant)
+"""Strict: made once (`json.loads` with options would make a decoder per call)."""
 _STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS_ONLY: Final = bytes(set(range(256)) - set(b"[]{}"))
 _DEPTH_STEPS: Final = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
@@ -73,13 +85,15 @@ async def read_json(
     if max_depth is not None and data.count(b"[") + data.count(b"{") > max_depth:
         _check_depth(data, max_depth)
     try:
-        return json.loads(data.decode())
+        return _DECODER.decode(data.decode())
     except json.JSONDecodeError as error:
         raise HttpError(400, f"Invalid JSON: {error}") from None
     except UnicodeDecodeError as error:
         raise HttpError(400, f"Invalid JSON: not UTF-8 text (byte {error.start})") from None
     except RecursionError:
         raise HttpError(400, "Invalid JSON: nested too deeply") from None
+    except _NotJson as error:
+        raise HttpError(400, f"Invalid JSON: {error} is not a JSON value") from None
 
 
 def json_depth_exceeds(data: bytes, max_depth: int) -> bool:

@@ -29,7 +29,7 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 
 from bareasgi import APP_KEY, Info, Scope
 
-from .limits import aliases_rule, depth_rule, root_fields_rule
+from .limits import DEPTH_CODE, aliases_rule, depth_rule, root_fields_rule
 from .options import GraphQLOptions, resolve_attribute, resolve_schema
 from .trusted import HASH_PREFIX, load_manifest
 
@@ -41,6 +41,7 @@ MASKED_MESSAGE: Final = "Internal server error"
 PERSISTED_QUERY_NOT_FOUND: Final = "PERSISTED_QUERY_NOT_FOUND"
 PERSISTED_QUERY_REQUIRED: Final = "PERSISTED_QUERY_REQUIRED"
 DOCUMENT_TOO_LARGE: Final = "DOCUMENT_TOO_LARGE"
+TOKENS_CODE: Final = "MAX_TOKENS_EXCEEDED"
 
 CACHE_TEXT_BUDGET: Final = 8 * 1024 * 1024
 """Most document characters the cache keeps in all, whatever its entry count (a bound on
@@ -282,6 +283,17 @@ class GraphQLEngine:
         try:
             document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError as error:
+            if "nested too deeply" in error.message:  # the interpreter's limit, before ours
+                error = request_error(
+                    f"The document is nested too deeply: the depth limit is "
+                    f"{self.options.max_depth} (option max_depth).",
+                    DEPTH_CODE,
+                )
+            elif "tokens. Parsing aborted" in error.message:
+                error = request_error(
+                    f"The document has more than {self.max_tokens} tokens (option max_tokens).",
+                    TOKENS_CODE,
+                )
             entry = [error]
         else:
             errors = validate(self.schema, document, self.limit_rules) if self.limit_rules else []

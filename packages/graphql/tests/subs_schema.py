@@ -90,6 +90,21 @@ async def _failing(_root: Any, _info: Any) -> AsyncIterator[int]:
         TRACKER._bump()
 
 
+def _app_tasks() -> int:
+    """Tasks running the app or made by it, other than the one asking (an ASGI server's
+    task per request runs a coroutine named `_handle` in hypercorn)."""
+    current = asyncio.current_task()
+    count = 0
+    for task in asyncio.all_tasks():
+        coro: Any = task.get_coro()
+        code = getattr(coro, "cr_code", None)
+        if task is current or code is None:
+            continue
+        if code.co_name == "_handle" or "bareasgi" in code.co_filename:
+            count += 1
+    return count
+
+
 def _identity(value: Any, _info: Any, **_args: Any) -> Any:
     return value
 
@@ -104,6 +119,8 @@ schema = GraphQLSchema(
         {
             "hello": GraphQLField(GraphQLString, resolve=lambda *_: "world"),
             "pid": GraphQLField(GraphQLInt, resolve=lambda *_: os.getpid()),
+            "openSources": GraphQLField(GraphQLInt, resolve=lambda *_: TRACKER.open),
+            "appTasks": GraphQLField(GraphQLInt, resolve=lambda *_: _app_tasks()),
             "slow": GraphQLField(
                 GraphQLString,
                 args={"seconds": GraphQLArgument(GraphQLNonNull(GraphQLFloat))},

@@ -1,8 +1,9 @@
 """The demo application: the article's programs, each under its own prefix, in one process,
 with the plugins enabled: CORS across two origins at /cors, static files at /static/, Jinja2
-pages at /page/{name}, Prometheus metrics at /metrics.
+pages at /page/{name}, Prometheus metrics at /metrics, GraphQL (and GraphiQL) at /graphql.
 
-    ./dev demo            (or: python examples/demo.py [--bind HOST:PORT])
+    ./dev demo            (= cd examples && python -m bareasgi serve demo:app --bind 127.0.0.1:9009)
+                          (or: python examples/demo.py [--bind HOST:PORT] [--grace SECONDS])
 
 then browse to http://127.0.0.1:9009/.
 """
@@ -12,11 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import html
+import logging
 import sys
 from pathlib import Path
-
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -34,6 +33,7 @@ from bareasgi import (
     WebSocket,
     text_writer,
 )
+from bareasgi.serve import DEFAULT_GRACE, serve
 from bareasgi_jinja2 import render_template
 
 MOUNTS = {
@@ -64,6 +64,8 @@ app = Application(
             "cache_control": "public, max-age=60",
         },
         "jinja2": {"directory": str(HERE / "templates")},
+        # GraphQL over HTTP, GraphiQL (offline) and subscriptions at /graphql.
+        "graphql": {"schema": "demo_graphql:schema", "path": "/graphql"},
     }
 )
 for prefix, (mounted, _, _) in MOUNTS.items():
@@ -93,6 +95,8 @@ async def index(scope: Scope, info: Info, matches: Matches, content: Content) ->
         "(bareasgi-prometheus)</li>"
         f'<li><a href="http://localhost:{port}/cors">/cors</a> &mdash; CORS across two origins '
         "(bareasgi-cors)</li>"
+        '<li><a href="/graphql">/graphql</a> &mdash; GraphQL and GraphiQL (bareasgi-graphql): '
+        "a query, a mutation and a ticking subscription</li>"
         "</ul><p>WebSocket echo at <code>/ws/echo</code>.</p></body></html>"
     )
     return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(page)
@@ -159,11 +163,12 @@ async def echo(scope: Scope, info: Info, matches: Matches, web_socket: WebSocket
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bind", default="127.0.0.1:9009")
+    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE)
     args = parser.parse_args()
-    config = Config()
-    config.bind = [args.bind]
+    logging.basicConfig(level=logging.INFO)
     print(f"bareASGI demo on http://{args.bind}/  (Ctrl-C stops it)", flush=True)
-    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+    # What `python -m bareasgi serve` does: hypercorn, and a shutdown bounded by the grace period.
+    asyncio.run(serve(app, bind=[args.bind], grace=args.grace))
 
 
 if __name__ == "__main__":

@@ -99,6 +99,12 @@ def test_demo_serves_every_article_program_under_its_prefix() -> None:
         assert cors.headers["access-control-allow-origin"] == "http://localhost:1234"
         refused = httpx.get(f"{base}/cors/api", headers={"origin": "http://evil.example"})
         assert "access-control-allow-origin" not in refused.headers
+        graphql = httpx.post(
+            f"{base}/graphql", json={"query": 'mutation { addMessage(text: "hi") }'}
+        )
+        assert graphql.json()["data"]["addMessage"][-1] == "hi"
+        graphiql = httpx.get(f"{base}/graphql", headers={"accept": "text/html"})
+        assert "GraphiQL" in graphiql.text
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

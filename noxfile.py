@@ -181,6 +181,9 @@ def bench_smoke(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def demo(session: nox.Session) -> None:
-    """The demo application at http://127.0.0.1:9009 (Ctrl-C stops it)."""
+    """The demo application at http://127.0.0.1:9009 under `python -m bareasgi serve` (Ctrl-C
+    stops it; `-- --bind HOST:PORT --grace SECONDS` to change where and how long)."""
     session.install(*all_packages())
-    session.run("python", "examples/demo.py", *session.posargs)
+    session.chdir(ROOT / "examples")
+    where = [] if "--bind" in session.posargs else ["--bind", "127.0.0.1:9009"]
+    session.run("python", "-m", "bareasgi", "serve", "demo:app", *where, *session.posargs)

@@ -21,15 +21,20 @@ def header_value(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def media_type(value: bytes | None) -> tuple[str, dict[str, str]]:
+def media_type(value: bytes | None, utf8: bool = False) -> tuple[str, dict[str, str]]:
     """A content-type split into its lower-case `type/subtype` and its parameters.
 
     Parameter names are lower case; quoted values are unquoted (`\\"` and `\\\\` only: browsers
-    percent-encode quotes in form names and leave backslashes as they are).
+    percent-encode quotes in form names and leave backslashes as they are). The value is
+    Latin-1, or with `utf8` UTF-8 when it decodes (browsers send a multipart part's
+    filename as UTF-8).
     """
     if not value:
         return "", {}
-    text = value.decode("latin-1")
+    try:
+        text = value.decode("utf-8" if utf8 else "latin-1")
+    except UnicodeDecodeError:
+        text = value.decode("latin-1")
     kind, _, rest = text.partition(";")
     params: dict[str, str] = {}
     if rest:

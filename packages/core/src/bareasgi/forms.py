@@ -390,7 +390,7 @@ class _MultipartReader:
         self._progress += 1
         self._header_budget = self._max_header_size
         disposition = next((v for n, v in self._headers if n == b"content-disposition"), None)
-        kind, params = media_type(disposition)
+        kind, params = media_type(disposition, utf8=True)
         name = params.get("name")
         if kind != "form-data" or name is None:
             raise HttpError(

@@ -7,9 +7,10 @@ from __future__ import annotations
 import gzip
 import itertools
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from compression_helpers import Decoder, decode
+from compression_helpers import TEXT, Decoder, decode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -136,3 +137,75 @@ def test_every_coding_is_installed_for_these_tests() -> None:
 @pytest.mark.parametrize("coding", CODINGS)
 def test_an_empty_body(coding: str) -> None:
     assert decode(coding, CODING_BY_NAME[coding].compress(b"")) == b""
+
+
+# ---- the fast path against the general one --------------------------------------------------
+
+outcomes = st.sampled_from(["text", "small", "error", "bare", "stream", "png"])
+accepts = st.one_of(
+    st.none(),
+    st.sampled_from(["gzip", "br;q=0.5, zstd", "identity", "gzip;q=0, *", "", "x;q=abc"]),
+)
+
+
+def _app(first: bool) -> Any:
+    """The plugin outermost (its fast path) or behind a plugin with middleware (general)."""
+    import bareasgi_compression.plugin as plugin
+    from bareasgi import Application
+
+    class Before:
+        name = "before"
+
+        @staticmethod
+        def bareasgi_middleware(plugin: Any) -> Any:
+            return None
+
+    plugins: list[Any] = [plugin] if first else [Before, plugin]
+    app = Application(plugins=plugins)
+
+    async def answer(scope: Any, info: Any, matches: Any, content: Any) -> Any:
+        kind = scope["path"].strip("/")
+        headers = [(b"content-type", b"image/png" if kind == "png" else b"text/plain")]
+        if kind == "error":
+            raise HttpError(418, TEXT, list(headers))
+        if kind == "bare":
+            return 204
+        if kind == "small":
+            return 200, headers, b"small"
+        if kind == "stream":
+
+            async def body() -> AsyncIterator[bytes]:
+                yield TEXT
+                yield TEXT
+
+            return 200, headers, body()
+        return 200, [*headers, (b"etag", b'"e"')], TEXT
+
+    for kind in ("text", "small", "error", "bare", "stream", "png"):
+        app.http_router.add({"GET"}, f"/{kind}", answer)
+    return app
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(outcomes, accepts, st.sampled_from(["GET", "HEAD"])), max_size=6))
+def test_the_fast_path_answers_as_the_general_one(requests: list[Any]) -> None:
+    from bareasgi.testing import TestClient
+
+    async def answers(first: bool) -> list[Any]:
+        app = _app(first)
+        got = []
+        async with TestClient(app) as client:
+            fast = app.plugins["compression"].state.middleware is not _middleware_in_use(app)
+            assert fast is first  # which path ran is proven, not assumed
+            for kind, accept, method in requests:
+                headers = [] if accept is None else [(b"accept-encoding", accept.encode())]
+                response = await client.raw_request(method, f"/{kind}".encode(), headers=headers)
+                got.append((response.status_code, sorted(response.headers.raw), response.content))
+        return got
+
+    assert run(answers(True)) == run(answers(False))
+
+
+def _middleware_in_use(app: Any) -> Any:
+    """The compression middleware the application composed (the plugin's hook answer)."""
+    return next(mw for enabled, mw in app.plugins.results("bareasgi_middleware") if mw is not None)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from bareasgi import EnabledPlugin, hookimpl
+from bareasgi.plugins import implemented_hooks
 from bareasgi.types import HttpMiddleware
 
 from ._compression import Compression
@@ -42,4 +43,16 @@ def bareasgi_setup(plugin: EnabledPlugin) -> None:
 @hookimpl
 def bareasgi_middleware(plugin: EnabledPlugin) -> HttpMiddleware:
     compression: Compression = plugin.state
+    if _outermost(plugin):
+        return compression.outermost_middleware()
     return compression.middleware
+
+
+def _outermost(plugin: EnabledPlugin) -> bool:
+    """Whether no plugin before this one contributes middleware: then only core is outside."""
+    for enabled in plugin.app.plugins:
+        if enabled is plugin:
+            return True
+        if "bareasgi_middleware" in implemented_hooks(enabled.plugin):
+            return False
+    return False

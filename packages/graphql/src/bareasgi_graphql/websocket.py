@@ -327,10 +327,14 @@ class _Connection:
         self, stream: AsyncIterator[ExecutionResult], next_head: str, prepared: Prepared
     ) -> None:
         format_result = self.handler.engine.format_result
-        send = self._send
+        send = self.web_socket.send  # the server's awaitable: no coroutine of ours per event
         try:
             async for result in stream:
-                await send(next_head + _DUMPS(format_result(result, prepared)) + "}")
+                text = next_head + _DUMPS(format_result(result, prepared)) + "}"
+                try:
+                    await send(text)
+                except Exception as error:  # the server's own error for a closed socket
+                    raise _Gone from error
         finally:
             await _aclose(stream)
 

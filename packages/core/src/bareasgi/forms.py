@@ -11,6 +11,7 @@ whole body and strips trailing CR/LF from file contents.
 from __future__ import annotations
 
 import tempfile
+from io import BytesIO
 from typing import IO, Any, Final, final
 
 from python_multipart.exceptions import FormParserError
@@ -62,11 +63,12 @@ class UploadFile:
 
     `filename` is the client's name for it reduced to its last path segment (`../../etc/passwd`
     is `passwd`; None when nothing is left): for display, never a path to write to. The file is
-    a `tempfile.SpooledTemporaryFile`, in memory up to the spool size, then an unnamed
-    temporary file; it is closed (and so removed) when the response is over.
+    an `io.BytesIO` up to the spool size, past it an unnamed temporary file
+    (`tempfile.TemporaryFile`: removed once closed, never seen in the folder on Linux); it is
+    closed when the response is over.
     """
 
-    __slots__ = ("content_type", "field_name", "file", "filename", "headers", "size")
+    __slots__ = ("_pending", "content_type", "field_name", "file", "filename", "headers", "size")
 
     def __init__(
         self,
@@ -74,7 +76,6 @@ class UploadFile:
         filename: str | None,
         content_type: str,
         headers: list[tuple[bytes, bytes]],
-        file: IO[bytes],
     ) -> None:
         self.field_name = field_name
         self.filename = filename
@@ -83,19 +84,43 @@ class UploadFile:
         when the client gave none."""
         self.headers = headers
         """The part's headers as sent, names lower case."""
-        self.file = file
+        self.file: IO[bytes] = BytesIO()
         self.size = 0
+        self._pending: list[memoryview] | None = []
+        """The data while in memory, as views of the request's own chunks (joined once at the
+        part's end: no copy per chunk); None once spooled to a temporary file."""
 
     @property
     def in_memory(self) -> bool:
-        """Whether the file is still in memory (not larger than the spool size)."""
-        return not getattr(self.file, "_rolled", False)
+        """Whether the file is in memory (not larger than the spool size)."""
+        return isinstance(self.file, BytesIO)
+
+    def _write(self, view: memoryview, spool_max_size: int, upload_dir: str | None) -> None:
+        pending = self._pending
+        if pending is None:
+            self.file.write(view)
+            return
+        pending.append(view)
+        if self.size > spool_max_size:
+            self.file = tempfile.TemporaryFile(dir=upload_dir)  # noqa: SIM115 (closed by close)
+            for piece in pending:
+                self.file.write(piece)
+            self._pending = None
+
+    def _finish(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            self.file = BytesIO(b"".join(pending))  # shares the joined bytes until written
+            self._pending = None
+        else:
+            self.file.seek(0)
 
     def read(self, size: int = -1) -> bytes:
         """Read from the file (from its start, unless read before)."""
         return self.file.read(size)
 
     def close(self) -> None:
+        self._pending = None
         self.file.close()
 
     def __repr__(self) -> str:
@@ -410,9 +435,6 @@ class _MultipartReader:
             _safe_filename(raw_filename),
             part_type or "application/octet-stream",
             self._headers,
-            tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by Form.close)
-                max_size=self._spool, mode="w+b", dir=self._upload_dir
-            ),
         )
         self.form._open.append(upload)
         self._upload = upload
@@ -425,7 +447,12 @@ class _MultipartReader:
                 raise HttpError(
                     413, f"A file of the form is larger than {self._max_file_size} bytes"
                 )
-            upload.file.write(memoryview(data)[start:end])
+            # `data` is the chunk given to the parser (bytes: a view of it stays valid) or
+            # python-multipart's own bytes for a boundary look-behind.
+            view = (
+                memoryview(data)[start:end] if type(data) is bytes else memoryview(data[start:end])
+            )
+            upload._write(view, self._spool, self._upload_dir)
         else:
             self._data += memoryview(data)[start:end]
             if len(self._data) > self._max_field_size:
@@ -434,7 +461,7 @@ class _MultipartReader:
     def _part_end(self) -> None:
         upload = self._upload
         if upload is not None:
-            upload.file.seek(0)
+            upload._finish()
             self.form.files.setdefault(upload.field_name, []).append(upload)
             self._upload = None
         elif self._field is not None:

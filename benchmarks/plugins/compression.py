@@ -55,7 +55,7 @@ from benchmarks.scenarios import Request
 
 
 def _json_16k() -> bytes:
-    records = []
+    records: list[dict[str, Any]] = []
     i = 0
     while len(json.dumps(records)) < 16 * 1024:
         records.append({"id": i, "name": f"user {i}", "email": f"user{i}@example.com", "ok": True})

@@ -283,3 +283,23 @@ async def test_plain_graphql_over_http_is_untouched() -> None:
     async with TestClient(sse_app(sse=False)) as client:
         response = await client.put("/graphql")
         assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("accept", "streamed"),
+    [
+        ("text/event-stream", True),
+        ("text/event-stream, application/json", True),
+        ("application/json, text/event-stream", False),
+        ("application/json;q=0.5, text/event-stream", True),
+        ("text/event-stream;q=0, application/json", False),
+        ("application/graphql-response+json, text/event-stream;q=0.9", False),
+    ],
+)
+async def test_an_event_stream_when_the_client_prefers_one(accept: str, streamed: bool) -> None:
+    async with TestClient(sse_app()) as client:
+        response = await client.post(
+            "/graphql", json={"query": "{ hello }"}, headers={"accept": accept}
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream") is streamed

@@ -36,7 +36,15 @@ from bareasgi import Content, HttpResponse, Info, Matches, Scope, bytes_reader
 from bareasgi.headers import parse_weighted
 
 from .engine import MASKED_MESSAGE, Context, ContextRefused, GraphQLEngine, Prepared
-from .http import _bad_request, _BadRequest, _check_types, _is_json, _json_param
+from .http import (
+    _STREAM,
+    GraphQLHttp,
+    _bad_request,
+    _BadRequest,
+    _check_types,
+    _is_json,
+    _json_param,
+)
 
 LOGGER: Final = logging.getLogger("bareasgi_graphql")
 
@@ -68,9 +76,11 @@ def _error_response(status: int, message: str, *extra: tuple[bytes, bytes]) -> H
 
 
 def _accepts_event_stream(accept: str | None) -> bool:
+    # An event stream when the client prefers it to the JSON media types, by GraphQL over
+    # HTTP's own negotiation (the highest q; among equals, the client's first).
     if accept is None or TEXT_EVENT_STREAM not in accept:
         return False
-    return any(m.value == TEXT_EVENT_STREAM and m.q > 0 for m in parse_weighted(accept))
+    return GraphQLHttp._negotiate(accept, False) == _STREAM
 
 
 def _query_params(scope: Scope) -> dict[str, str]:

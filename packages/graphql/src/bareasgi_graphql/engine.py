@@ -25,11 +25,11 @@ from graphql import (
     subscribe,
     validate,
 )
-from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, ValidationRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 
 from bareasgi import APP_KEY, Info, Scope
 
-from .limits import DEPTH_CODE, aliases_rule, depth_rule, root_fields_rule
+from .limits import DEPTH_CODE, limits_rule
 from .options import GraphQLOptions, resolve_attribute, resolve_schema
 from .trusted import HASH_PREFIX, load_manifest
 
@@ -147,15 +147,18 @@ class GraphQLEngine:
         self.cache_size = options.cache_size
         self._cache: OrderedDict[str, _Entry | list[GraphQLError]] = OrderedDict()
         self._cache_text = 0
-        limits: list[type[ValidationRule]] = []
-        if options.max_depth is not None:
-            limits.append(depth_rule(options.max_depth))
-        if options.max_aliases is not None:
-            limits.append(aliases_rule(options.max_aliases))
-        if options.max_root_fields is not None:
-            limits.append(root_fields_rule(options.max_root_fields))
-        self.limit_rules: tuple[type[ValidationRule], ...] = tuple(limits)
-        rules: list[type[ASTValidationRule]] = list(specified_rules)
+        # The limits first, then the specification's rules: one validation pass (the
+        # parser's token limit bounds what any rule sees).
+        rules: list[type[ASTValidationRule]] = []
+        if (
+            options.max_depth is not None
+            or options.max_aliases is not None
+            or options.max_root_fields is not None
+        ):
+            rules.append(
+                limits_rule(options.max_depth, options.max_aliases, options.max_root_fields)
+            )
+        rules.extend(specified_rules)
         if not options.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules: tuple[type[ASTValidationRule], ...] = tuple(rules)
@@ -296,9 +299,7 @@ class GraphQLEngine:
                 )
             entry = [error]
         else:
-            errors = validate(self.schema, document, self.limit_rules) if self.limit_rules else []
-            if not errors:
-                errors = validate(self.schema, document, self.rules)
+            errors = validate(self.schema, document, self.rules)
             entry = errors if errors else _entry(document, len(query))
         self._keep(query, entry)
         return entry

@@ -1,16 +1,21 @@
 """Limits on a document, as graphql-core validation rules: depth, aliases, root fields.
 
-They run in a pass of their own before the specification's rules, so that a document over a
-limit never reaches the costlier rules (overlapping fields is quadratic in the worst case).
-Each error names the option that sets the limit and carries an `extensions.code`.
+Each rule does its whole check when the document is entered, with plain loops over the AST,
+and then leaves the walk (`BREAK`): graphql-core's visitor machinery costs a rule about as much
+per node kind as the work itself, and the engine's hot miss path (a document never seen) pays
+for every rule. `limits_rule` puts the three in one rule, which the engine adds to the
+specification's rules: one validation pass. Each error names the option that sets the limit
+and carries an `extensions.code`. (The parser's token limit bounds how much any rule sees.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
-from graphql import GraphQLError, ValidationContext
+from graphql import GraphQLError
 from graphql.language import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -24,145 +29,210 @@ DEPTH_CODE: Final = "MAX_DEPTH_EXCEEDED"
 ALIASES_CODE: Final = "MAX_ALIASES_EXCEEDED"
 ROOT_FIELDS_CODE: Final = "MAX_ROOT_FIELDS_EXCEEDED"
 
+Fragments = Mapping[str, FragmentDefinitionNode]
+
 
 def _limit_error(message: str, code: str, node: Any = None) -> GraphQLError:
     return GraphQLError(message, node, extensions={"code": code})
 
 
-def _operation_label(node: OperationDefinitionNode) -> str:
+def _label(node: OperationDefinitionNode) -> str:
     name = node.name.value if node.name else None
     return f"operation {name!r}" if name else "the anonymous operation"
 
 
-def depth_rule(limit: int) -> type[ValidationRule]:
-    """A rule refusing operations nested more than `limit` fields deep.
+def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    """The document's fragment definitions by name (the first of a name: the others are the
+    specified rules' errors)."""
+    fragments: dict[str, FragmentDefinitionNode] = {}
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            fragments.setdefault(definition.name.value, definition)
+    return fragments
+
+
+class _Depth:
+    """Depths of selection sets, capped: the walk stops one level past the limit, so a
+    document nested 1,000 deep costs no more than one at the limit."""
+
+    __slots__ = ("fragments", "known", "limit", "visiting")
+
+    def __init__(self, fragments: Fragments, limit: int) -> None:
+        self.fragments = fragments
+        self.limit = limit
+        self.known: dict[str, int] = {}
+        self.visiting: set[str] = set()
+
+    def of(self, selection_set: SelectionSetNode, cap: int) -> int:
+        """The depth of `selection_set`, or `cap` when it is `cap` or more."""
+        best = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                inner = selection.selection_set
+                depth = 1 + (self.of(inner, cap - 1) if inner is not None and cap > 1 else 0)
+            elif isinstance(selection, InlineFragmentNode):
+                depth = self.of(selection.selection_set, cap)
+            elif isinstance(selection, FragmentSpreadNode):
+                depth = min(self.fragment(selection.name.value), cap)
+            else:  # pragma: no cover - graphql-core has no other selection
+                depth = 0
+            if depth > best:
+                best = depth
+                if best >= cap:
+                    return cap
+        return best
+
+    def fragment(self, name: str) -> int:
+        known = self.known.get(name)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self.visiting:
+            return 0  # unknown fragments and cycles are the specified rules' errors
+        self.visiting.add(name)
+        try:
+            depth = self.of(fragment.selection_set, self.limit + 1)
+        finally:
+            self.visiting.discard(name)
+        self.known[name] = depth
+        return depth
+
+
+def depth_errors(document: DocumentNode, fragments: Fragments, limit: int) -> list[GraphQLError]:
+    """An error for each operation nested more than `limit` fields deep.
 
     Every field counts, `__schema` and the other introspection fields too (a leaf is one
-    level: `{ hello }` is 1 deep); fragments count where they are spread. The walk stops one
-    level past the limit, so a document nested 1,000 deep costs no more than one at the limit.
+    level: `{ hello }` is 1 deep); fragments count where they are spread.
     """
-    cap = limit + 1
-
-    class MaxDepthRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            self._fragments: dict[str, int] = {}
-            self._visiting: set[str] = set()
-
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> object:
+    depth = _Depth(fragments, limit)
+    errors = []
+    for node in document.definitions:
+        if isinstance(node, OperationDefinitionNode):
             try:
-                depth = self._depth(node.selection_set, cap)
-            except RecursionError:
-                depth = cap
-            if depth > limit:
-                self.report_error(
+                over = depth.of(node.selection_set, limit + 1) > limit
+            except RecursionError:  # fragments spread through thousands of fragments
+                over = True
+            if over:
+                errors.append(
                     _limit_error(
-                        f"The depth of {_operation_label(node)} is over the limit of "
-                        f"{limit} (option max_depth).",
+                        f"The depth of {_label(node)} is over the limit of {limit} "
+                        f"(option max_depth).",
                         DEPTH_CODE,
                         node,
                     )
                 )
-            return self.SKIP
+    return errors
 
-        def _depth(self, selection_set: SelectionSetNode, cap: int) -> int:
-            # The depth of the selection set, or `cap` when it is `cap` or more.
-            best = 0
-            for selection in selection_set.selections:
+
+def alias_errors(document: DocumentNode, limit: int) -> list[GraphQLError]:
+    """An error when the document has more than `limit` aliased fields, wherever they are."""
+    count = 0
+    pending: list[SelectionSetNode] = [
+        node.selection_set
+        for node in document.definitions
+        if isinstance(node, (OperationDefinitionNode, FragmentDefinitionNode))
+    ]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                if selection.alias is not None:
+                    count += 1
+                    if count > limit:
+                        return [
+                            _limit_error(
+                                f"The document has more than {limit} aliases (option max_aliases).",
+                                ALIASES_CODE,
+                            )
+                        ]
+                if selection.selection_set is not None:
+                    pending.append(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+    return []
+
+
+def root_field_errors(
+    document: DocumentNode, fragments: Fragments, limit: int
+) -> list[GraphQLError]:
+    """An error for each operation selecting more than `limit` root fields (fragments included,
+    each fragment once)."""
+    errors = []
+    for node in document.definitions:
+        if not isinstance(node, OperationDefinitionNode):
+            continue
+        count = 0
+        pending: list[SelectionSetNode] = [node.selection_set]
+        seen: set[str] = set()
+        while pending and count <= limit:
+            for selection in pending.pop().selections:
                 if isinstance(selection, FieldNode):
-                    inner = selection.selection_set
-                    depth = 1 + (self._depth(inner, cap - 1) if inner and cap > 1 else 0)
+                    count += 1
                 elif isinstance(selection, InlineFragmentNode):
-                    depth = self._depth(selection.selection_set, cap)
+                    pending.append(selection.selection_set)
                 elif isinstance(selection, FragmentSpreadNode):
-                    depth = min(self._fragment_depth(selection.name.value), cap)
-                else:  # pragma: no cover - graphql-core has no other selection
-                    depth = 0
-                if depth > best:
-                    best = depth
-                    if best >= cap:
-                        return cap
-            return best
+                    name = selection.name.value
+                    fragment = fragments.get(name)
+                    if fragment is not None and name not in seen:
+                        seen.add(name)
+                        pending.append(fragment.selection_set)
+        if count > limit:
+            errors.append(
+                _limit_error(
+                    f"{_label(node).capitalize()} selects more than {limit} root fields "
+                    f"(option max_root_fields).",
+                    ROOT_FIELDS_CODE,
+                    node,
+                )
+            )
+    return errors
 
-        def _fragment_depth(self, name: str) -> int:
-            known = self._fragments.get(name)
-            if known is not None:
-                return known
-            fragment: FragmentDefinitionNode | None = self.context.get_fragment(name)
-            if fragment is None or name in self._visiting:
-                return 0  # unknown fragments and cycles are the specified rules' errors
-            self._visiting.add(name)
-            try:
-                depth = self._depth(fragment.selection_set, limit + 1)
-            finally:
-                self._visiting.discard(name)
-            self._fragments[name] = depth
-            return depth
 
-    return MaxDepthRule
+def limits_rule(
+    max_depth: int | None, max_aliases: int | None, max_root_fields: int | None
+) -> type[ValidationRule]:
+    """One rule checking every limit that is set (None: that limit is off)."""
+
+    class LimitsRule(ValidationRule):
+        def enter_document(self, node: DocumentNode, *_args: Any) -> object:
+            fragments = fragments_of(node)
+            errors: list[GraphQLError] = []
+            if max_depth is not None:
+                errors += depth_errors(node, fragments, max_depth)
+            if max_aliases is not None:
+                errors += alias_errors(node, max_aliases)
+            if max_root_fields is not None:
+                errors += root_field_errors(node, fragments, max_root_fields)
+            for error in errors:
+                self.report_error(error)
+            return self.BREAK
+
+    return LimitsRule
+
+
+def depth_rule(limit: int) -> type[ValidationRule]:
+    """A rule refusing operations nested more than `limit` fields deep (see `depth_errors`)."""
+    return limits_rule(limit, None, None)
 
 
 def aliases_rule(limit: int) -> type[ValidationRule]:
     """A rule refusing documents with more than `limit` aliased fields."""
-
-    class MaxAliasesRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            self._count = 0
-
-        def enter_field(self, node: FieldNode, *_args: Any) -> None:
-            if node.alias is not None:
-                self._count += 1
-                if self._count == limit + 1:
-                    self.report_error(
-                        _limit_error(
-                            f"The document has more than {limit} aliases (option max_aliases).",
-                            ALIASES_CODE,
-                        )
-                    )
-
-    return MaxAliasesRule
+    return limits_rule(None, limit, None)
 
 
 def root_fields_rule(limit: int) -> type[ValidationRule]:
-    """A rule refusing operations selecting more than `limit` root fields (fragments included)."""
-
-    class MaxRootFieldsRule(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> object:
-            count = 0
-            pending: list[SelectionSetNode] = [node.selection_set]
-            seen: set[str] = set()
-            while pending and count <= limit:
-                for selection in pending.pop().selections:
-                    if isinstance(selection, FieldNode):
-                        count += 1
-                    elif isinstance(selection, InlineFragmentNode):
-                        pending.append(selection.selection_set)
-                    elif isinstance(selection, FragmentSpreadNode):
-                        name = selection.name.value
-                        fragment = self.context.get_fragment(name)
-                        if fragment is not None and name not in seen:
-                            seen.add(name)
-                            pending.append(fragment.selection_set)
-            if count > limit:
-                self.report_error(
-                    _limit_error(
-                        f"{_operation_label(node).capitalize()} selects more than {limit} "
-                        f"root fields (option max_root_fields).",
-                        ROOT_FIELDS_CODE,
-                        node,
-                    )
-                )
-            return self.SKIP
-
-    return MaxRootFieldsRule
+    """A rule refusing operations selecting more than `limit` root fields."""
+    return limits_rule(None, None, limit)
 
 
 __all__ = [
     "ALIASES_CODE",
     "DEPTH_CODE",
     "ROOT_FIELDS_CODE",
+    "alias_errors",
     "aliases_rule",
+    "depth_errors",
     "depth_rule",
+    "limits_rule",
+    "root_field_errors",
     "root_fields_rule",
 ]

@@ -27,8 +27,11 @@ from .engine import (
 )
 from .options import GraphQLOptions
 from .plugin import PLUGIN_NAME
+from .pubsub import LocalPubSub, RedisPubSub
+from .sse import GraphQLSse
 from .state import GraphQLState
 from .trusted import document_hash
+from .websocket import GraphQLWebSocketHandler
 
 
 def graphql_state(target: Application | Scope) -> GraphQLState:
@@ -74,8 +77,12 @@ __all__ = [
     "ContextRefused",
     "GraphQLEngine",
     "GraphQLOptions",
+    "GraphQLSse",
     "GraphQLState",
+    "GraphQLWebSocketHandler",
+    "LocalPubSub",
     "Prepared",
+    "RedisPubSub",
     "add_graphql",
     "document_hash",
     "graphql_state",

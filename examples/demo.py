@@ -1,6 +1,7 @@
 """The demo application: the article's programs, each under its own prefix, in one process,
 with the plugins enabled: CORS across two origins at /cors, static files at /static/, Jinja2
-pages at /page/{name}, Prometheus metrics at /metrics, GraphQL (and GraphiQL) at /graphql.
+pages at /page/{name}, Prometheus metrics at /metrics, GraphQL (and GraphiQL) at /graphql,
+and responses compressed as the browser asks (the index says with what).
 
     ./dev demo            (= cd examples && python -m bareasgi serve demo:app --bind 127.0.0.1:9009)
                           (or: python examples/demo.py [--bind HOST:PORT] [--grace SECONDS])
@@ -34,6 +35,7 @@ from bareasgi import (
     text_writer,
 )
 from bareasgi.serve import DEFAULT_GRACE, serve
+from bareasgi_compression import compression_state
 from bareasgi_jinja2 import render_template
 
 MOUNTS = {
@@ -49,6 +51,8 @@ app = Application(
         # First is outermost: every request below, preflights and static files included,
         # is counted.
         "prometheus": {},
+        # gzip, Brotli or Zstandard, as the browser asks; metrics count what was answered.
+        "compression": {},
         "cors": {
             # The page at http://localhost:PORT/cors calls this server as
             # http://127.0.0.1:PORT: to a browser those are two origins.
@@ -82,6 +86,8 @@ async def index(scope: Scope, info: Info, matches: Matches, content: Content) ->
     port = scope["server"][1] if scope.get("server") else 9009
     greeting = app.url_for("greet", name="World", times=3)
     templated = app.url_for("page", name="<b>World</b>")
+    asked = b", ".join(v for n, v in scope["headers"] if n == b"accept-encoding")
+    coding = compression_state(scope).negotiate(asked or None) or "no coding"
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>bareASGI demo</title></head>"
         "<body><h1>bareASGI demo</h1><ul>"
@@ -97,7 +103,10 @@ async def index(scope: Scope, info: Info, matches: Matches, content: Content) ->
         "(bareasgi-cors)</li>"
         '<li><a href="/graphql">/graphql</a> &mdash; GraphQL and GraphiQL (bareasgi-graphql): '
         "a query, a mutation and a ticking subscription</li>"
-        "</ul><p>WebSocket echo at <code>/ws/echo</code>.</p></body></html>"
+        "</ul><p>WebSocket echo at <code>/ws/echo</code>.</p>"
+        f"<p>This page came with {html.escape(coding)} (bareasgi-compression: your browser "
+        f"asked for <code>{html.escape(asked.decode('latin-1')) or 'nothing'}</code>).</p>"
+        "</body></html>"
     )
     return 200, [(b"content-type", b"text/html; charset=utf-8")], text_writer(page)
 

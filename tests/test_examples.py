@@ -80,6 +80,8 @@ def test_demo_serves_every_article_program_under_its_prefix() -> None:
                 time.sleep(0.1)
         assert index.status_code == 200
         assert "/hello/hello-world" in index.text
+        # Compression: the index came compressed, and says with what.
+        assert f"This page came with {index.headers['content-encoding']}" in index.text
         assert httpx.get(f"{base}/hello/hello-world").text == "This is not a test"
         assert httpx.get(f"{base}/hello-router/hello-world").text == "This is not a test"
         info = httpx.get(f"{base}/rest/info", headers={"accept": "application/json"})

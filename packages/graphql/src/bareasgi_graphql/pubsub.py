@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, Final, final
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class LocalPubSub:
         for subscriber in self._channels.get(channel, ()):
             subscriber.put(message)
 
-    async def subscribe(self, channel: str) -> AsyncIterator[Any]:
+    async def subscribe(self, channel: str) -> AsyncGenerator[Any, None]:
         """The messages published on `channel` from now on."""
         subscriber = _Subscriber(self.max_pending)
         self._channels.setdefault(channel, set()).add(subscriber)
@@ -109,7 +109,7 @@ class RedisPubSub:
         receivers: int = await self.redis.publish(self.prefix + channel, _DUMPS(message))
         return receivers
 
-    async def subscribe(self, channel: str) -> AsyncIterator[Any]:
+    async def subscribe(self, channel: str) -> AsyncGenerator[Any, None]:
         """The messages published on `channel`, by any worker, from now on."""
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         try:

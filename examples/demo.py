@@ -92,6 +92,8 @@ async def index(scope: Scope, info: Info, matches: Matches, content: Content) ->
         "<!doctype html><html><head><meta charset='utf-8'><title>bareASGI demo</title></head>"
         "<body><h1>bareASGI demo</h1><ul>"
         f"{links}"
+        '<li><a href="/rest/upload">/rest/upload</a> &mdash; a form with a file upload (core\'s '
+        "request helpers: read_form, redirect)</li>"
         f'<li><a href="{greeting}">{greeting}</a> &mdash; typed route parameters</li>'
         '<li><a href="/static/">/static/</a> &mdash; static files (bareasgi-static): index, '
         "ETag/304, ranges, gzip sibling</li>"

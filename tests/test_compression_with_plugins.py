@@ -17,6 +17,7 @@ from bareasgi.testing import TestClient
 pytest.importorskip("bareasgi_compression")
 pytest.importorskip("bareasgi_static")
 pytest.importorskip("bareasgi_jinja2")
+pytest.importorskip("bareasgi_cors")
 
 SCRIPT = b"function hello() { return 'hello, world'; }\n" * 100
 
@@ -123,3 +124,28 @@ async def test_a_streamed_jinja2_page_is_compressed_as_it_streams(folder: Path) 
     assert "content-length" not in response.headers  # streamed
     assert gzip.decompress(b"".join(chunks)).decode() == expected
     assert len(b"".join(chunks)) < len(expected) // 5
+
+
+@pytest.mark.parametrize("compression_first", [True, False])
+async def test_vary_merged_with_cors_origin_either_order(compression_first: bool) -> None:
+    cors = ("cors", {"allow_origins": ["https://a.example"]})
+    compression: tuple[str, dict[str, Any]] = ("compression", {})
+    app = Application(plugins=[compression, cors] if compression_first else [cors, compression])
+
+    @app.on_http_request({"GET"}, "/")
+    async def index(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
+        return 200, [(b"content-type", b"text/plain")], SCRIPT
+
+    async with TestClient(app) as client:
+        response, body = await _get(
+            client, "/", **{"accept-encoding": "gzip", "origin": "https://a.example"}
+        )
+    tokens = sorted(
+        token.strip().lower()
+        for value in response.headers.get_list("vary")
+        for token in value.split(",")
+    )
+    assert tokens == ["accept-encoding", "origin"]
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["access-control-allow-origin"] == "https://a.example"
+    assert gzip.decompress(body) == SCRIPT

@@ -191,31 +191,6 @@ async def test_vary_is_merged(vary: str, expected: str) -> None:
     assert raw.headers["content-encoding"] == "gzip"
 
 
-async def test_vary_merged_with_cors_origin_either_order() -> None:
-    for plugins in (
-        {"cors": {"allow_origins": ["https://a.example"]}, "compression": {}},
-        {"compression": {}, "cors": {"allow_origins": ["https://a.example"]}},
-    ):
-        pytest.importorskip("bareasgi_cors")
-        from bareasgi import Application
-
-        app = Application(plugins=plugins)
-
-        @app.on_http_request({"GET"}, "/")
-        async def index(*_: Any) -> Any:
-            return 200, [(b"content-type", b"text/plain")], TEXT
-
-        async with TestClient(app) as client:
-            raw = await raw_get(client, "/", "gzip", headers={"origin": "https://a.example"})
-        tokens = sorted(
-            token.strip().lower()
-            for value in raw.headers.get_list("vary")
-            for token in value.split(",")
-        )
-        assert tokens == ["accept-encoding", "origin"], plugins
-        assert raw.headers["content-encoding"] == "gzip"
-
-
 @pytest.mark.parametrize(
     ("etag", "expected"),
     [('"abc"', 'W/"abc"'), ('W/"abc"', 'W/"abc"'), ('""', 'W/""')],

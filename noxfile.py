@@ -179,6 +179,15 @@ def bench_smoke(session: nox.Session) -> None:
         session.run(*command)
 
 
+@nox.session(python=BENCH_PYTHON)
+def soak(session: nox.Session) -> None:
+    """The soak suite (issue 14): the demo with every plugin under `python -m bareasgi serve`,
+    attacked in bounded phases; prints its table (`-- --quick` for a smoke run). Not in the
+    default sessions."""
+    session.install(*all_packages(), "httpx", "hypothesis>=6.100")
+    session.run("python", "-m", "soak", *session.posargs)
+
+
 @nox.session(python=PYTHONS[0])
 def demo(session: nox.Session) -> None:
     """The demo application at http://127.0.0.1:9009 under `python -m bareasgi serve` (Ctrl-C

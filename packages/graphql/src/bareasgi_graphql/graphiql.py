@@ -45,6 +45,7 @@ _PAGE: Final = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
+<link rel="icon" href="data:,">
 <style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
 {styles}
 </head>

@@ -140,6 +140,9 @@ BENCH_DEPS = [
     "httpx",
     "jinja2",
     "starlette-exporter",
+    # The GraphQL plugin's peers (benchmarks/plugins/graphql.py).
+    "strawberry-graphql",
+    "ariadne",
 ]
 
 

@@ -79,6 +79,20 @@ async def _forever(_root: Any, _info: Any) -> AsyncIterator[int]:
         TRACKER._bump()
 
 
+async def _spinning(_root: Any, _info: Any) -> AsyncIterator[int]:
+    """Endless, and never awaits: only the consumer can give the loop a turn."""
+    TRACKER.started += 1
+    TRACKER._bump()
+    try:
+        number = 0
+        while True:
+            number += 1
+            yield number
+    finally:
+        TRACKER.closed += 1
+        TRACKER._bump()
+
+
 async def _failing(_root: Any, _info: Any) -> AsyncIterator[int]:
     TRACKER.started += 1
     TRACKER._bump()
@@ -144,6 +158,7 @@ schema = GraphQLSchema(
                 resolve=_identity,
             ),
             "forever": GraphQLField(GraphQLInt, subscribe=_forever, resolve=_identity),
+            "spinning": GraphQLField(GraphQLInt, subscribe=_spinning, resolve=_identity),
             "failing": GraphQLField(GraphQLInt, subscribe=_failing, resolve=_identity),
             "refused": GraphQLField(GraphQLInt, subscribe=_refusing_subscribe, resolve=_identity),
         },

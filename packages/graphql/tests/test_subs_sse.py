@@ -303,3 +303,34 @@ async def test_an_event_stream_when_the_client_prefers_one(accept: str, streamed
         )
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream") is streamed
+
+
+async def test_a_source_that_never_awaits_is_held_back_by_its_reader_and_stops_with_it() -> None:
+    before = len(asyncio.all_tasks())
+    app = sse_app()
+    async with TestClient(app) as client:
+        async with client.stream(
+            "POST", "/graphql", json={"query": "subscription { spinning }"}, headers=STREAM
+        ) as response:
+            reader = EventReader(response)
+            for number in range(1, 301):
+                assert await reader.next() == ("next", {"data": {"spinning": number}})
+        await asyncio.wait_for(TRACKER.wait_all_closed(), 10)
+        # Single connection mode: the same, stopped by DELETE.
+        token = await reserve(client)
+        async with client.stream("GET", "/graphql", headers={**STREAM, TOKEN: token}) as stream:
+            reader = EventReader(stream)
+            assert (
+                await operate(client, token, "s", "subscription { spinning }")
+            ).status_code == 202
+            for number in range(1, 301):
+                assert await reader.next() == (
+                    "next",
+                    {"id": "s", "payload": {"data": {"spinning": number}}},
+                )
+            response = await client.delete(
+                "/graphql", params={"operationId": "s"}, headers={TOKEN: token}
+            )
+            assert response.status_code == 200
+            await asyncio.wait_for(TRACKER.wait_all_closed(), 10)
+    assert await settle(before) <= before

@@ -314,3 +314,16 @@ async def test_a_slow_query_completed_early_sends_nothing_for_its_id() -> None:
         await session.send_text(subscribe("h", "{ hello }"))
         assert (await receive_json(session))["id"] == "h"
         assert (await receive_json(session)) == {"id": "h", "type": "complete"}
+
+
+async def test_complete_stops_a_source_that_never_awaits() -> None:
+    before = len(asyncio.all_tasks())
+    async with session_for(ws_app(), [SUBPROTOCOL]) as session:
+        await init(session)
+        await session.send_text(subscribe("s", "subscription { spinning }"))
+        for number in range(1, 301):
+            message = await receive_json(session)
+            assert message["payload"] == {"data": {"spinning": number}}
+        await session.send_text(json.dumps({"id": "s", "type": "complete"}))
+        await asyncio.wait_for(TRACKER.wait_all_closed(), 10)
+    assert await settle(before) <= before

@@ -123,6 +123,49 @@ def test_a_websocket_client_vanishing_mid_subscription_leaves_nothing_behind() -
         _wait_for(lambda: _query(base, "{ appTasks }")["appTasks"] == 0)
 
 
+def test_a_source_that_never_awaits_stops_when_its_websocket_client_vanishes() -> None:
+    with run_hypercorn("subs_wire_app:app", cwd=HERE) as server:
+        base = server.base_url
+        with _raw_websocket(server.host, server.port) as (sock, buffer):
+            sock.sendall(_frame('{"type":"connection_init"}'))
+            assert json.loads(_read_frame(sock, buffer)) == {"type": "connection_ack"}
+            message = {
+                "id": "s",
+                "type": "subscribe",
+                "payload": {"query": "subscription { spinning }"},
+            }
+            sock.sendall(_frame(json.dumps(message)))
+            assert json.loads(_read_frame(sock, buffer))["payload"] == {"data": {"spinning": 1}}
+        # The server still answers (its loop is not held), and the source is closed.
+        _wait_for(lambda: _query(base, "{ openSources }")["openSources"] == 0)
+        _wait_for(lambda: _query(base, "{ appTasks }")["appTasks"] == 0)
+
+
+def test_a_source_that_never_awaits_stops_when_its_sse_client_vanishes() -> None:
+    with run_hypercorn("subs_wire_app:app", cwd=HERE) as server:
+        base = server.base_url
+        body = json.dumps({"query": "subscription { spinning }"}).encode()
+        sock = socket.create_connection((server.host, server.port), timeout=10)
+        try:
+            sock.sendall(
+                b"POST /graphql HTTP/1.1\r\nHost: x\r\naccept: text/event-stream\r\n"
+                b"content-type: application/json\r\ncontent-length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
+            )
+            head = b""
+            while b'"spinning":1}' not in head:
+                data = sock.recv(4096)
+                assert data
+                head += data
+        finally:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+            sock.close()
+        _wait_for(lambda: _query(base, "{ openSources }")["openSources"] == 0)
+        _wait_for(lambda: _query(base, "{ appTasks }")["appTasks"] == 0)
+
+
 def test_an_sse_client_vanishing_mid_subscription_leaves_nothing_behind() -> None:
     with run_hypercorn("subs_wire_app:app", cwd=HERE) as server:
         base = server.base_url

@@ -64,6 +64,7 @@ _TEXT_TYPE: Final = (b"content-type", b"text/plain; charset=utf-8")
 _COMMENT: Final = b":\n\n"  # opens the stream at once, and keeps an idle one alive
 _COMPLETE: Final = b"event: complete\ndata: \n\n"  # an empty data field: EventSource fires
 _SUBSCRIPTION: Final = OperationType.SUBSCRIPTION
+_HIGH_WATER: Final = 64  # events waiting for a stream before its producers wait
 _MUTATION: Final = OperationType.MUTATION
 
 
@@ -152,11 +153,12 @@ class _Channel:
     comment when nothing was sent for `keep_alive` seconds.
     """
 
-    __slots__ = ("_chunks", "_closed", "_idle", "_keep_alive", "_timer", "_waiter")
+    __slots__ = ("_chunks", "_closed", "_drained", "_idle", "_keep_alive", "_timer", "_waiter")
 
     def __init__(self, keep_alive: float | None) -> None:
         self._chunks: deque[bytes] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._idle = True
@@ -167,6 +169,17 @@ class _Channel:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def full(self) -> bool:
+        """Whether producers should wait (`await drained()`) before putting more."""
+        return len(self._chunks) >= _HIGH_WATER
+
+    async def drained(self) -> None:
+        """Until the body has taken what is waiting (a slow client slows its producers, and a
+        source that never awaits gives the loop a turn)."""
+        if self._drained is None or self._drained.done():
+            self._drained = asyncio.get_running_loop().create_future()
+        await self._drained
 
     def close(self) -> None:
         """No more events: the body ends once it has sent what is waiting."""
@@ -192,6 +205,9 @@ class _Channel:
                     chunk = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
                     chunks.clear()
                     self._idle = False
+                    drained = self._drained
+                    if drained is not None and not drained.done():
+                        drained.set_result(None)
                     if chunk:
                         yield chunk
                     continue
@@ -204,6 +220,9 @@ class _Channel:
                     self._waiter = None
         finally:
             self._closed = True
+            drained = self._drained
+            if drained is not None and not drained.done():
+                drained.set_result(None)  # producers waiting go on, to be cancelled
             if self._timer is not None:
                 self._timer.cancel()
             await on_end()
@@ -550,6 +569,8 @@ async def _pump(
         try:
             async for result in stream:
                 put(head + _DUMPS(format_result(result, prepared)).encode() + tail)
+                if channel.full():
+                    await channel.drained()
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:

@@ -46,6 +46,7 @@ _DUMPS: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).enco
 _ACK: Final = '{"type":"connection_ack"}'
 _PONG: Final = '{"type":"pong"}'
 _SUBSCRIPTION: Final = OperationType.SUBSCRIPTION
+_TURN_MASK: Final = 127
 
 
 class _Gone(Exception):
@@ -328,6 +329,7 @@ class _Connection:
     ) -> None:
         format_result = self.handler.engine.format_result
         send = self.web_socket.send  # the server's awaitable: no coroutine of ours per event
+        sent = 0
         try:
             async for result in stream:
                 text = next_head + _DUMPS(format_result(result, prepared)) + "}"
@@ -335,6 +337,12 @@ class _Connection:
                     await send(text)
                 except Exception as error:  # the server's own error for a closed socket
                     raise _Gone from error
+                sent += 1
+                if sent & _TURN_MASK == 0:
+                    # A source that never awaits, and a server whose send returns at once
+                    # (as after a disconnect), would hold the loop: the receive loop could
+                    # never see the client go. A turn for the loop every 128 events.
+                    await asyncio.sleep(0)
         finally:
             await _aclose(stream)
 

@@ -334,3 +334,16 @@ async def test_a_source_that_never_awaits_is_held_back_by_its_reader_and_stops_w
             assert response.status_code == 200
             await asyncio.wait_for(TRACKER.wait_all_closed(), 10)
     assert await settle(before) <= before
+
+
+async def test_reservations_past_the_cap_are_refused_with_503() -> None:
+    app = sse_app()
+    sse = graphql_state(app).sse
+    assert sse is not None
+    sse.max_reservations = 2
+    async with TestClient(app) as client:
+        assert (await client.put("/graphql")).status_code == 201
+        assert (await client.put("/graphql")).status_code == 201
+        response = await client.put("/graphql")
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"

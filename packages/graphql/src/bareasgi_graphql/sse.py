@@ -52,6 +52,7 @@ TOKEN_HEADER: Final = b"x-graphql-event-stream-token"
 TEXT_EVENT_STREAM: Final = "text/event-stream"
 DEFAULT_KEEP_ALIVE: Final = 12.0
 DEFAULT_RESERVATION_TIMEOUT: Final = 30.0
+DEFAULT_MAX_RESERVATIONS: Final = 10_000
 
 _DUMPS: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _STREAM_HEADERS: Final = (
@@ -269,6 +270,8 @@ class GraphQLSse:
         max_subscriptions: Operations one single-connection stream may run at once; the one
             over gets a `next` event with the error, then `complete`, for its id.
         reservation_timeout: Seconds a reservation waits for its stream before it is dropped.
+        max_reservations: Reservations this worker holds at most (connected or not); a PUT
+            past that is answered 503, so PUTs alone cannot grow memory without bound.
     """
 
     def __init__(
@@ -278,8 +281,10 @@ class GraphQLSse:
         keep_alive: float | None = DEFAULT_KEEP_ALIVE,
         max_subscriptions: int | None = 100,
         reservation_timeout: float = DEFAULT_RESERVATION_TIMEOUT,
+        max_reservations: int = DEFAULT_MAX_RESERVATIONS,
     ) -> None:
         self.engine = engine
+        self.max_reservations = max_reservations
         self.keep_alive = keep_alive
         self.max_subscriptions = max_subscriptions
         self.reservation_timeout = reservation_timeout
@@ -391,6 +396,11 @@ class GraphQLSse:
             m.value in ("text/plain", "text/*", "*/*") and m.q > 0 for m in parse_weighted(accept)
         ):
             return 406, [_TEXT_TYPE], b"Not Acceptable: the token is text/plain"
+        if len(self._reservations) >= self.max_reservations:
+            LOGGER.warning(
+                "graphql-sse: %d reservations held, refusing more", self.max_reservations
+            )
+            return 503, [_TEXT_TYPE, (b"retry-after", b"5")], b"Too many stream reservations"
         token = secrets.token_urlsafe(24)
         reservation = _Reservation(token, self.keep_alive)
         self._reservations[token] = reservation
@@ -590,6 +600,7 @@ async def _pump(
 
 __all__ = [
     "DEFAULT_KEEP_ALIVE",
+    "DEFAULT_MAX_RESERVATIONS",
     "DEFAULT_RESERVATION_TIMEOUT",
     "TOKEN_HEADER",
     "GraphQLSse",

@@ -135,6 +135,8 @@ async def test_json_with_utf8_charset_is_taken() -> None:
         b"NONSENSE",
         b'{"query":',
         b"\xff\xfe{}",
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the JSON decoder can recurse
+        b'{"query": "{ hello }", "variables": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
         json.dumps([{"query": "{ hello }"}]).encode(),  # a batch: batching is off
         b'"{ hello }"',
         json.dumps({"notquery": "{ hello }"}).encode(),

@@ -90,7 +90,10 @@ class GraphQLHttp:
         self.engine = engine
         self.graphiql = graphiql
         self.streams: StreamTransport | None = None
+        # Answers remembered by header value (few distinct values in practice; bounded).
         self._accepts: dict[str, int] = {}
+        self._accepts_html: dict[str, int] = {}
+        self._json_types: dict[bytes, bool] = {}
 
     async def __call__(
         self, scope: Scope, info: Info, matches: Matches, content: Content
@@ -131,13 +134,14 @@ class GraphQLHttp:
     def _choose(self, accept: str | None, method: str) -> int:
         if accept is None:
             return _JSON
-        key = accept if method == "GET" else f"{method} {accept}"
-        known = self._accepts.get(key)
+        html = method == "GET" and self.graphiql is not None
+        known_answers = self._accepts_html if html else self._accepts
+        known = known_answers.get(accept)
         if known is None:
-            known = self._negotiate(accept, html=method == "GET" and self.graphiql is not None)
-            if len(self._accepts) >= _ACCEPT_CACHE_MAX:
-                self._accepts.clear()
-            self._accepts[key] = known
+            known = self._negotiate(accept, html)
+            if len(known_answers) >= _ACCEPT_CACHE_MAX:
+                known_answers.clear()
+            known_answers[accept] = known
         return known
 
     @staticmethod
@@ -170,7 +174,14 @@ class GraphQLHttp:
         choice: int,
         media: tuple[bytes, bytes],
     ) -> HttpResponse:
-        if content_type is None or not _is_json(content_type):
+        is_json = self._json_types.get(content_type) if content_type is not None else False
+        if is_json is None:
+            assert content_type is not None
+            is_json = _is_json(content_type)
+            if len(self._json_types) >= _ACCEPT_CACHE_MAX:
+                self._json_types.clear()
+            self._json_types[content_type] = is_json
+        if not is_json:
             return (
                 415,
                 [_TEXT_TYPE, (b"accept-post", b"application/json")],
@@ -184,6 +195,8 @@ class GraphQLHttp:
                 params = json.loads(body.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as error:
                 raise _BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
+            except RecursionError:
+                raise _BadRequest("The body's JSON is nested too deeply.") from None
             if isinstance(params, list):
                 raise _BadRequest("Batching is not supported: send one JSON object.")
             if not isinstance(params, dict):
@@ -315,7 +328,7 @@ def _json_param(params: Mapping[str, str], name: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _BadRequest(f"The {name!r} parameter is not JSON.") from None
 
 

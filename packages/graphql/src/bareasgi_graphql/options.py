@@ -60,8 +60,9 @@ class GraphQLOptions:
         "answer 'Internal server error' for a resolver's exception (it is logged)", default=True
     )
     context: Any = option(  # noqa: RUF009
-        "a callable context(scope, info, connection_params) (or 'module:attribute'), sync or "
-        "async, whose result is info.context.value; raising ContextRefused refuses the request",
+        "context(scope, info), or context(scope, info, connection_params), or a "
+        "'module:attribute' naming it, sync or async: its result is info.context.value; "
+        "raising ContextRefused refuses the request (403, or 4403 on a WebSocket)",
         default=None,
     )
     root_value: Any = option(  # noqa: RUF009

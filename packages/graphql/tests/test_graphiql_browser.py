@@ -139,15 +139,20 @@ def server() -> Iterator[HypercornServer]:
         yield running
 
 
-def _requested(browser: Any) -> list[str]:
+def _requested(browser: Any) -> tuple[list[str], list[str]]:
+    """Every URL the page asked for, and the ids of its requests carrying an introspection."""
     urls = []
+    introspections = []
     for entry in browser.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
+            request = message["params"]["request"]
+            urls.append(request["url"])
+            if "IntrospectionQuery" in request.get("postData", ""):
+                introspections.append(message["params"]["requestId"])
         elif message["method"] == "Network.webSocketCreated":
             urls.append(message["params"]["url"])
-    return urls
+    return urls, introspections
 
 
 def test_graphiql_offline_query_and_subscription(browser: Any, server: HypercornServer) -> None:
@@ -159,7 +164,12 @@ def test_graphiql_offline_query_and_subscription(browser: Any, server: Hypercorn
     assert json.loads(result["text"]) == {"data": {"hello": "world"}}
     result = browser.execute_async_script(RUN_SCRIPT, "subscription { count(to: 3) }", '"count": 3')
     assert "error" not in result, result
-    urls = _requested(browser)
+    urls, introspections = _requested(browser)
+    # GraphiQL's own introspection query passed the depth limit: the schema came back.
+    assert introspections
+    for request_id in introspections:
+        answer = browser.execute_cdp_cmd("Network.getResponseBody", {"requestId": request_id})
+        assert "__schema" in json.loads(answer["body"])["data"]
     assert f"{base}/graphql" in urls
     assert any(url.startswith(f"{base}/graphql/_assets/graphiql.min.js") for url in urls)
     assert f"ws://{server.host}:{server.port}/graphql" in urls

@@ -249,6 +249,8 @@ class Compression:
                 if kind is None:
                     continue
                 if kind == _TYPE:
+                    if type(value) is not bytes:
+                        return response  # ill-formed: core refuses it
                     content_type = value
                 elif kind == _REFUSE:
                     return response

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from itertools import accumulate
 from typing import Any, Final
 
-from ._request import header_value, media_type
+from ._request import media_type
 from .applications import bindable
 from .errors import ClientDisconnected, HttpError
 from .streaming import BytesBody
@@ -77,7 +77,11 @@ async def read_json(
             deeper than `max_depth` (None: as deep as the parser's recursion allows, deeper
             still answers 400); 413 for a body over the route's limit (from `content`).
     """
-    content_type = header_value(scope, b"content-type")
+    content_type: bytes | None = None
+    for name, value in scope["headers"]:  # (inline: a call less than header_value)
+        if name == b"content-type":
+            content_type = value
+            break
     if content_type != b"application/json" and not is_json(content_type):
         raise HttpError(415, "Unsupported media type: JSON expected (application/json)")
     chunks = [chunk async for chunk in content]

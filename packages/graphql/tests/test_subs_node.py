@@ -1,7 +1,8 @@
-"""The graphql-ws and graphql-sse npm clients against the app served by hypercorn: a countdown
-in order, two concurrent subscriptions on one socket / one SSE connection, early unsubscribe
-(the server's source closed) then resubscribe, and an invalid subscription answered with
-errors — over WebSocket and both graphql-sse modes (tests/node-subs/subscriptions.test.mjs).
+"""The graphql-ws and graphql-sse npm clients against the app served by hypercorn, uvicorn and
+granian: a countdown in order, two concurrent subscriptions on one socket / one SSE
+connection, early unsubscribe (the server's source closed) then resubscribe, and an invalid
+subscription answered with errors — over WebSocket and both graphql-sse modes
+(tests/node-subs/subscriptions.test.mjs).
 
 Runs on Python 3.12 only (one Python of the matrix); the set-up installs the pinned clients
 with `npm ci` from tests/node-subs/package-lock.json.
@@ -14,10 +15,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bareasgi.testing import run_hypercorn
+from bareasgi.testing import run_granian, run_hypercorn, run_uvicorn
 
 HERE = Path(__file__).parent
 CLIENTS = HERE / "node-subs"
@@ -38,8 +40,9 @@ def node() -> str:
     return node
 
 
-def test_the_graphql_ws_and_graphql_sse_clients(node: str) -> None:
-    with run_hypercorn("subs_wire_app:app", cwd=HERE) as server:
+@pytest.mark.parametrize("run", [run_hypercorn, run_uvicorn, run_granian])
+def test_the_graphql_ws_and_graphql_sse_clients(node: str, run: Any) -> None:
+    with run("subs_wire_app:app", cwd=HERE) as server:
         result = subprocess.run(
             [node, "--test", "--test-reporter=spec", "subscriptions.test.mjs"],
             cwd=CLIENTS,

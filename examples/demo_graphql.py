@@ -6,6 +6,13 @@ http://127.0.0.1:9009/graphql in a browser for GraphiQL, and try
     query { hello(name: "World") messages }
     mutation { addMessage(text: "hi") }
     subscription { ticks(count: 5, interval: 1) }
+
+Subscriptions run from GraphiQL over WebSocket (graphql-transport-ws), and over Server-Sent
+Events (graphql-sse) from any HTTP client:
+
+    curl -N -H 'accept: text/event-stream' -H 'content-type: application/json' \
+        -d '{"query": "subscription { ticks(count: 5, interval: 1) }"}' \
+        http://127.0.0.1:9009/graphql
 """
 
 from __future__ import annotations

@@ -165,6 +165,7 @@ async def test_a_request_that_is_not_well_formed_is_400_under_both(body: bytes) 
         ("query ($n: String!) { greet(name: $n) }", {"n": 3}, "$n"),
         ("query ($n: String!) { greet(name: $n) }", None, "$n"),
         ("query A { hello } query B { hello }", None, "operation name"),
+        ("fragment F on Query { hello }", None, "never used"),
         ("subscription { ticks }", None, "Subscriptions are served over WebSocket"),
     ],
 )

@@ -455,6 +455,8 @@ def _entry(document: DocumentNode, size: int) -> _Entry:
 
 
 def _operation_error(entry: _Entry, operation_name: str | None) -> GraphQLError:
+    if not entry.operations:
+        return request_error("Must provide an operation.")
     if operation_name is None:
         return request_error("Must provide operation name if query contains multiple operations.")
     return request_error(f"Unknown operation named '{operation_name}'.")

@@ -10,9 +10,11 @@ http://127.0.0.1:9009/graphql in a browser for GraphiQL, and try
 Subscriptions run from GraphiQL over WebSocket (graphql-transport-ws), and over Server-Sent
 Events (graphql-sse) from any HTTP client:
 
-    curl -N -H 'accept: text/event-stream' -H 'content-type: application/json' \
-        -d '{"query": "subscription { ticks(count: 5, interval: 1) }"}' \
-        http://127.0.0.1:9009/graphql
+    curl -N http://127.0.0.1:9009/graphql -H 'accept: text/event-stream'
+         -H 'content-type: application/json'
+         -d '{"query": "subscription { ticks(count: 5, interval: 1) }"}'
+
+(one command, on one line).
 """
 
 from __future__ import annotations

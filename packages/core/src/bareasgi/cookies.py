@@ -8,10 +8,10 @@ splits on `;` and trims spaces and tabs, as browsers and RFC 6265 do.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Final, Literal
-
-from bareutils.cookies import encode_set_cookie
+from functools import cache
+from typing import Any, Final, Literal
 
 from .headers import is_token
 from .types import Scope
@@ -113,7 +113,7 @@ def set_cookie_header(
         raise ValueError(
             f"set_cookie_header: max_age must be seconds or a timedelta, not {max_age!r}"
         )
-    header = encode_set_cookie(
+    header: bytes = _encode_set_cookie()(
         name.encode("ascii"),
         value.encode("ascii"),
         expires=expires,
@@ -127,6 +127,14 @@ def set_cookie_header(
     if partitioned:
         header += b"; Partitioned"
     return b"set-cookie", header
+
+
+@cache
+def _encode_set_cookie() -> Callable[..., Any]:
+    """bareutils' encoder, imported when first used (bareutils imports all of itself)."""
+    from bareutils.cookies import encode_set_cookie
+
+    return encode_set_cookie
 
 
 def delete_cookie_header(

@@ -11,11 +11,9 @@ whole body and strips trailing CR/LF from file contents.
 from __future__ import annotations
 
 import tempfile
+from functools import cache
 from io import BytesIO
-from typing import IO, Any, Final, final
-
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, MultipartState
+from typing import IO, TYPE_CHECKING, Any, Final, final
 
 from ._http import DEFAULT_MAX_BODY_SIZE
 from ._request import (
@@ -29,6 +27,9 @@ from ._request import (
 from .errors import HttpError
 from .types import Content, Scope
 
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartParser
+
 KIB: Final = 1024
 MIB: Final = 1024 * KIB
 DEFAULT_MAX_FIELDS: Final = 1000
@@ -41,16 +42,28 @@ DEFAULT_SPOOL_MAX_SIZE: Final = MIB
 """A file part larger than this goes to a temporary file (Starlette's threshold too)."""
 MAX_BOUNDARY_LENGTH: Final = 200
 
-_HEADER_STATES: Final = frozenset(
-    state
-    for state in MultipartState
-    if state.name in {"START", "START_BOUNDARY"}
-    or state.name.startswith("HEADER")
-    or state.name == "BOUNDARY_PADDING"
-)
-"""Parser states before a part's data: fed in bounded pieces, so the headers' limit holds
-within one large chunk (and older python-multipart, which scans headers byte by byte, is never
-given more than the limit at once)."""
+
+@cache
+def _python_multipart() -> tuple[type[MultipartParser], type[Exception], frozenset[int]]:
+    """python-multipart's parser, its error class, and the parser states before a part's data.
+
+    Imported when a multipart body is first read, not by `import bareasgi`. The states before
+    a part's data are fed in bounded pieces, so the headers' limit holds within one large
+    chunk (and older python-multipart, which scans headers byte by byte, is never given more
+    than the limit at once).
+    """
+    from python_multipart.exceptions import FormParserError
+    from python_multipart.multipart import MultipartParser, MultipartState
+
+    states = frozenset(
+        state
+        for state in MultipartState
+        if state.name in {"START", "START_BOUNDARY", "BOUNDARY_PADDING"}
+        or state.name.startswith("HEADER")
+    )
+    return MultipartParser, FormParserError, states
+
+
 _PIECE: Final = 64 * KIB
 _URLENCODED: Final = "application/x-www-form-urlencoded"
 _MULTIPART: Final = "multipart/form-data"
@@ -288,10 +301,12 @@ class _MultipartReader:
 
     __slots__ = (
         "_data",
+        "_error",
         "_field",
         "_header_budget",
         "_header_name",
         "_header_size",
+        "_header_states",
         "_header_value",
         "_headers",
         "_max_field_size",
@@ -348,7 +363,8 @@ class _MultipartReader:
             "on_headers_finished": self._headers_finished,
             "on_end": self._end,
         }
-        self._parser = MultipartParser(boundary, callbacks)
+        parser_class, self._error, self._header_states = _python_multipart()
+        self._parser = parser_class(boundary, callbacks)
 
     def feed(self, chunk: bytes) -> None:
         """Parse one chunk of the body.
@@ -359,17 +375,17 @@ class _MultipartReader:
         limit and one piece of parsing before they are refused (older python-multipart
         releases walk headers byte by byte and bound nothing themselves).
         """
-        parser = self._parser
+        parser, header_states = self._parser, self._header_states
         try:
             while chunk and not self.ended:
-                if parser.state in _HEADER_STATES:
+                if parser.state in header_states:
                     budget = self._header_budget
                     if budget <= 0:
                         raise _headers_too_large(self._max_header_size)
                     piece, chunk = chunk[:budget], chunk[budget:]
                     progress = self._progress
                     parser.write(piece)
-                    if self._progress == progress and parser.state in _HEADER_STATES:
+                    if self._progress == progress and parser.state in header_states:
                         self._header_budget -= len(piece)
                 elif len(chunk) <= _PIECE:
                     parser.write(chunk)
@@ -377,7 +393,7 @@ class _MultipartReader:
                 else:
                     piece, chunk = chunk[:_PIECE], chunk[_PIECE:]
                     parser.write(piece)
-        except FormParserError as error:
+        except self._error as error:
             raise HttpError(400, f"Malformed multipart body: {error}") from None
 
     # ---- python-multipart's callbacks --------------------------------------------------------

@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
@@ -469,3 +471,12 @@ def test_a_client_stopping_mid_upload_under_hypercorn(tmp_path: Path) -> None:
 def test_json_of_the_app_is_strict() -> None:
     # The app answers with json_response: a quick guard that what it sends is plain JSON.
     assert json.loads(json_response({"a": 1})[2]) == {"a": 1}
+
+
+def test_import_bareasgi_leaves_python_multipart_and_bareutils_unimported() -> None:
+    code = (
+        "import sys, bareasgi;"
+        " print(sorted(m for m in ('python_multipart', 'bareutils') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

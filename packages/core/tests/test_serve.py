@@ -164,6 +164,7 @@ def test_sigterm_ends_hung_handlers_streams_uploads_and_websockets(tmp_path: Pat
         streamed = connect(server, STREAM)
         uploading = connect(server, UPLOAD)
         ws = websocket(server)
+        partial = connect(server, b"GET /hello HTTP/1.1\r\nhost: x\r\n")  # slowloris
         wait_for_marks(markers, hang_started=3, stream_started=1, upload_started=1, ws_started=1)
         assert streamed.recv(5) == b"HTTP/"
 
@@ -180,6 +181,7 @@ def test_sigterm_ends_hung_handlers_streams_uploads_and_websockets(tmp_path: Pat
         assert parse_http_response(read_all(uploading)).status == 503
         assert close_code(ws) == 1001
         read_all(streamed)
+        read_all(partial)
         output = server.output()
         assert "cancelling 6 request(s)" in output
         assert "Traceback" not in output
@@ -198,6 +200,31 @@ def test_sigint_ends_hung_handler_and_websocket(tmp_path: Path) -> None:
         assert (seen["hang-finally"], seen["ws-finally"], seen["shutdown-hook"]) == (1, 1, 1)
         assert parse_http_response(read_all(hung)).status == 503
         assert close_code(ws) == 1001
+
+
+@pytest.mark.timeout(90)
+def test_websocket_handler_hypercorn_never_tells_is_ended_too(tmp_path: Path) -> None:
+    """A client that sends a frame before the handshake's answer (RFC 6455 forbids it) and
+    leaves: hypercorn answers 400 and never tells the application, whose handler would wait
+    for ever; the shutdown still ends it."""
+    with run_serve(tmp_path) as (server, markers):
+        early = socket.create_connection((server.host, server.port), timeout=EXIT_WAIT)
+        key = base64.b64encode(os.urandom(16)).decode()
+        frame = bytes([0x81, 0x82]) + b"\x00\x00\x00\x00" + b"hi"  # masked with zeros
+        early.sendall(
+            (
+                "GET /ws HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
+                f"sec-websocket-key: {key}\r\nsec-websocket-version: 13\r\n\r\n"
+            ).encode()
+            + frame
+        )
+        wait_for_marks(markers, ws_started=1)
+        early.close()
+
+        assert stop_and_wait(server, signal.SIGTERM) == 0
+
+        seen = marks(markers)
+        assert (seen["ws-finally"], seen["shutdown-hook"]) == (1, 1)
 
 
 @pytest.mark.timeout(90)

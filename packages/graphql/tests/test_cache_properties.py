@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from http_schema import root_value, schema
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from http_schema import root_value, schema
 
 from bareasgi_graphql import GraphQLEngine, GraphQLOptions, Prepared
 
@@ -48,7 +48,7 @@ def documents(draw: Any) -> tuple[str, str | None]:
     return " ".join(operations), name
 
 
-def outcome(result: Prepared | list[Any]) -> object:
+def outcome(result: Prepared | list[Any]) -> tuple[Any, ...]:
     if isinstance(result, Prepared):
         return ("prepared", result.operation_type, result.operation_name, result.operation)
     return ("errors", [(e.message, e.locations, e.extensions) for e in result])

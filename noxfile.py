@@ -126,7 +126,7 @@ def typecheck(session: nox.Session) -> None:
         *BENCH_DEPS,
     )
     sources = [f"packages/{p}/src" for p in PACKAGES]
-    session.run("mypy", *sources, "examples", "benchmarks")
+    session.run("mypy", *sources, "examples", "benchmarks", "soak")
     session.run(
         "mypy", "--allow-untyped-decorators", *[f"packages/{p}/tests" for p in PACKAGES], "tests"
     )

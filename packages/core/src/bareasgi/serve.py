@@ -62,15 +62,32 @@ _STARTED: Final = frozenset(
 
 @final
 class _Call:
-    """One HTTP or WebSocket call in flight, as far as shutdown cares."""
+    """One HTTP or WebSocket call in flight, as far as shutdown cares; called, it is the `send`
+    the application gets (it returns the server's own awaitable: no coroutine of its own)."""
 
-    __slots__ = ("cancelled", "closed", "kind", "started")
+    __slots__ = ("cancelled", "closed", "kind", "receive", "send", "started")
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, receive: Receive, send: Send) -> None:
         self.kind = kind
+        self.receive = receive
+        self.send = send
         self.started = False  # a response (or the WebSocket handshake's answer) went out
         self.closed = False  # the WebSocket was closed, by either side
         self.cancelled = False  # cancelled by the shutdown, not by anything else
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        kind = message["type"]
+        if kind in _STARTED:
+            self.started = True
+        elif kind == "websocket.close":
+            self.closed = True
+        return self.send(message)
+
+    async def receive_websocket(self) -> Message:
+        message = await self.receive()
+        if message["type"] == "websocket.disconnect":
+            self.closed = True
+        return message
 
 
 @final
@@ -97,36 +114,22 @@ class ShutdownTracker:
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        call = _Call(kind)
+        call = _Call(kind, receive, send)
         if self.closing:  # a request that came in after the grace period (a pipelined one)
-            await _farewell(scope, call, receive, send)
+            await _farewell(scope, call)
             return
         task = asyncio.current_task()
         assert task is not None
-
-        async def tracked_send(message: Message) -> None:
-            kind = message["type"]
-            if kind in _STARTED:
-                call.started = True
-            elif kind == "websocket.close":
-                call.closed = True
-            await send(message)
-
-        async def tracked_receive() -> Message:
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                call.closed = True
-            return message
-
-        self.calls[task] = call
+        calls = self.calls
+        calls[task] = call
         try:
-            await self.app(scope, tracked_receive if kind == "websocket" else receive, tracked_send)
+            await self.app(scope, call.receive_websocket if kind == "websocket" else receive, call)
         except asyncio.CancelledError:
             if call.cancelled:
-                await _farewell(scope, call, receive, send)
+                await _farewell(scope, call)
             raise
         finally:
-            del self.calls[task]
+            del calls[task]
 
     def _lifespan_receive(self, receive: Receive) -> Receive:
         async def lifespan_receive() -> Message:
@@ -171,9 +174,10 @@ class ShutdownTracker:
         return len(left_over)
 
 
-async def _farewell(scope: Scope, call: _Call, receive: Receive, send: Send) -> None:
+async def _farewell(scope: Scope, call: _Call) -> None:
     """The answer for a call the shutdown ended: 503 when nothing was answered yet, close 1001
     for an open WebSocket, nothing more for an answer already under way."""
+    send = call.send
     with contextlib.suppress(Exception):  # the client may be gone; the server may refuse
         if call.kind == "http":
             if not call.started:
@@ -187,7 +191,7 @@ async def _farewell(scope: Scope, call: _Call, receive: Receive, send: Send) -> 
             await send({"type": "websocket.close", "code": 1001, "reason": "server shutdown"})
         else:
             if not call.cancelled:  # refused before the handler ran: take the connect first
-                await receive()
+                await call.receive()
             if "websocket.http.response" in (scope.get("extensions") or {}):
                 await send(
                     {

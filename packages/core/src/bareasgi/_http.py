@@ -12,10 +12,14 @@ from typing import Any, Final, final
 
 from .errors import ClientDisconnected, HttpError
 from .headers import LOWER_TOKEN_PATTERN
+from .plugins import APP_KEY
 from .streaming import BytesBody, ChunkedBody
 from .types import Headers, Message, Receive, Scope, Send
 
 LOGGER: Final = logging.getLogger("bareasgi")
+
+ROUTE_KEY: Final = "bareasgi.route"
+"""Scope key holding the matched `Route` (its `.template` labels metrics); absent on a 404."""
 
 DEFAULT_MAX_BODY_SIZE: Final = 10 * 1024 * 1024
 
@@ -61,23 +65,32 @@ class RequestBody:
     finds nothing once the body was read to its end, or failed).
 
     Made for every request, and most handlers never read it: `__init__` sets five slots and
-    nothing else; the watcher's state is made when first needed. (`__anext__` costs less per
-    chunk than an async generator's step.)
+    nothing else (the limit, when not given, is found when first needed); the watcher's state
+    is made when first needed. (`__anext__` costs less per chunk than an async generator's
+    step.)
     """
 
-    __slots__ = ("_read", "_watcher", "cleanups", "limit", "receive", "scope")
+    __slots__ = ("_limit", "_read", "_watcher", "cleanups", "receive", "scope")
     _watcher: _Watcher
 
-    def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
+    def __init__(self, scope: Scope, receive: Receive, limit: int | None = None) -> None:
         self.scope = scope
         self.receive = receive
         """What the body reads messages from: the server's `receive`, or, while a response
         streams, the watcher's hand-over."""
-        self.limit = limit
-        """The request body limit in bytes (the route's, or the application's)."""
+        self._limit = limit
         self.cleanups: list[Cleanup] | None = None
         """The clean-ups to run when the response is over (see `add_cleanup`)."""
         self._read = _UNREAD
+
+    @property
+    def limit(self) -> int:
+        """The request body limit in bytes: the route's `max_body_size`, or the application's
+        (or the limit given when the body was made)."""
+        limit = self._limit
+        if limit is None:
+            limit = self._limit = body_limit(self.scope)
+        return limit
 
     def __aiter__(self) -> RequestBody:
         return self
@@ -99,7 +112,7 @@ class RequestBody:
                 raise StopAsyncIteration
             chunk: bytes = message.get("body", b"")
             read += len(chunk)
-            if read > self.limit:
+            if read > (self._limit or self.limit):
                 self._read = _ENDED
                 raise _too_large(self.limit)
             self._read = read if message.get("more_body", False) else _LAST
@@ -237,6 +250,20 @@ class _Watcher:
         return message
 
 
+def body_limit(scope: Scope) -> int:
+    """The request body limit for a request: its route's `max_body_size`, or its application's.
+
+    For middleware that reads or decodes the body itself (and must hold it to the same limit);
+    a scope no application has seen yet has the default limit.
+    """
+    route = scope.get(ROUTE_KEY)
+    if route is not None and route.max_body_size is not None:
+        limit: int = route.max_body_size
+        return limit
+    app = scope.get(APP_KEY)
+    return app.max_body_size if app is not None else DEFAULT_MAX_BODY_SIZE
+
+
 def describe(route: Any, scope: Scope) -> str:
     """Name the handler behind a route for a log line."""
     if route is None:
@@ -255,6 +282,7 @@ def _too_large(limit: int) -> HttpError:
     )
 
 
+_NO_IDS: Final[dict[int, tuple[bytes, bytes]]] = {}
 CHECKED_MAX: Final = 4096
 """How many checked header pairs an application remembers (see `HeaderMemory`)."""
 
@@ -356,8 +384,9 @@ def check_headers(headers: Any, checked: HeaderMemory | None) -> tuple[Headers, 
         )
     headers = [*headers]  # the answer's own list: never one a handler keeps and reuses
     has_length = False
+    ids = checked.ids if checked is not None else _NO_IDS
     for header in headers:
-        if checked is not None and checked.knows(header):
+        if id(header) in ids or (checked is not None and checked.knows(header)):
             continue
         try:
             name, value = header
@@ -419,20 +448,18 @@ def fast_response(response: Any, checked: HeaderMemory) -> tuple[int, Headers, b
     """
     if type(response) is not tuple:
         return None
-    size = len(response)
-    if size == 3:
+    if len(response) == 3:  # the usual answer
         status, headers, body = response
-        body_type = type(body)
-        if body_type is BytesBody:
-            data = body[0]
-        elif body_type is bytes:
-            data = body
-        elif body is None:
-            data = b""
-        else:
-            return None
-    elif size == 2:
+    elif len(response) == 2:
         status, headers = response
+        body = None
+    else:
+        return None
+    if type(body) is BytesBody:
+        data = body[0]
+    elif type(body) is bytes:
+        data = body
+    elif body is None:
         data = b""
     else:
         return None
@@ -447,17 +474,16 @@ def fast_response(response: Any, checked: HeaderMemory) -> tuple[int, Headers, b
         header = headers[0]
         if id(header) not in ids and not checked.knows(header):
             return None
-    else:
+    elif not all(map(ids.__contains__, map(id, headers))):  # all known by identity, in C
         for header in headers:
             if id(header) not in ids and not checked.knows(header):
                 return None
     if status == 204 or status == 304:
         return status, [*headers], data
-    size = len(data)
-    if size < _LENGTH_HEADERS_MAX:  # indexing a list costs less than a dict look-up
-        length = _LENGTH_HEADERS[size] or _length_header(size)
-    else:
-        length = _length_header(size)
+    try:  # indexing a list costs less than a dict look-up
+        length = _LENGTH_HEADERS[len(data)] or _length_header(len(data))
+    except IndexError:
+        length = _length_header(len(data))
     return status, [*headers, length], data
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote
 
 from ._http import (
     DEFAULT_MAX_BODY_SIZE,
+    ROUTE_KEY,
     HeaderMemory,
     RequestBody,
     ResponseError,
@@ -42,8 +43,6 @@ from .websockets import CONNECTED, CONNECTING, WebSocket
 
 LOGGER: Final = logging.getLogger("bareasgi")
 
-ROUTE_KEY: Final = "bareasgi.route"
-"""Scope key holding the matched `Route` (its `.template` labels metrics); absent on a 404."""
 ALLOW_KEY: Final = "bareasgi.allow"
 """Scope key holding the allowed methods (a frozenset) when the answer is 405."""
 
@@ -335,10 +334,7 @@ class Application:
             else:
                 route, matches, call = None, {}, self._not_found_call
 
-        limit = self.max_body_size
-        if route is not None and route.max_body_size is not None:
-            limit = route.max_body_size
-        content = RequestBody(scope, receive, limit)
+        content = RequestBody(scope, receive)  # its limit is found if it is read
         try:
             response: Any
             try:

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 from bareutils.multipart import parse_form_data
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bareasgi import (
     Application,
@@ -30,6 +32,7 @@ from bareasgi import (
     Scope,
     UploadFile,
     json_response,
+    query_params,
     read_form,
 )
 from bareasgi.testing import TestClient, run_hypercorn
@@ -477,3 +480,19 @@ def test_import_bareasgi_leaves_python_multipart_unimported() -> None:
     code = "import sys, bareasgi; print(sorted(m for m in sys.modules if 'multipart' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@given(
+    st.lists(
+        st.sampled_from([b"a", b"b", b"=", b"&", b"%", b"2", b"6", b"+", b"\xc3", b"\xa9"]),
+        max_size=60,
+    ),
+    st.integers(min_value=1, max_value=8),
+)
+async def test_urlencoded_streaming_agrees_with_the_whole_body(
+    pieces: list[bytes], size: int
+) -> None:
+    """However the body is cut into messages, the form is the query-string reading of it."""
+    data = b"".join(pieces)
+    form = await read_form(scope_for(URLENCODED), Body(chunked(data, size)), max_fields=10_000)
+    assert form.fields == query_params({"query_string": data}, max_fields=10_000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from hypothesis import given
@@ -187,3 +188,12 @@ async def test_url_with_query_from_a_scope() -> None:
     async with TestClient(app) as client:
         response = await client.get("/here")
     assert response.json() == "/here?next=%2Fa%3Fb%3Dc"
+
+
+@given(st.text(alphabet="ab=&%+2F6é ", max_size=40))
+def test_agrees_with_the_standard_library(text: str) -> None:
+    """urllib's parse_qsl reads application/x-www-form-urlencoded the same way."""
+    expected: dict[str, list[str]] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+        expected.setdefault(name, []).append(value)
+    assert query_params(scope_for(text.encode()), max_fields=10_000) == expected

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from bareasgi import Application
-from bareasgi.serve import ShutdownTracker, close_connections, listening_ports, load_app
+from bareasgi.serve import ShutdownTracker, close_connections, listening_ports, load_app, serve
 from bareasgi.testing import parse_http_response
 from bareasgi.testing._server import ServerProcess, _listening_socket, _spawn, _wait_until
 
@@ -404,3 +404,45 @@ def test_close_connections_shuts_accepted_sockets_on_our_ports_only() -> None:
             assert client.recv(1) == b""  # ended
             outgoing.sendall(b"x")
             assert elsewhere.recv(1) == b"x"  # untouched
+
+
+async def test_serve_in_process_with_a_shutdown_trigger() -> None:
+    """`serve(app, bind=..., grace=..., shutdown_trigger=...)`: the documented programmatic
+    form, on a socket of 127.0.0.1:0 handed over as fd://N."""
+    events: list[str] = []
+    started = asyncio.Event()
+    app = Application()
+
+    @app.on_http_request({"GET"}, "/hang")
+    async def hang(scope: Any, info: Any, matches: Any, content: Any) -> int:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            events.append("finally")
+        return 204
+
+    @app.on_shutdown
+    async def hook(scope: Any, info: Any, message: Any) -> None:
+        events.append("shutdown hook")
+
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    server = asyncio.create_task(
+        serve(app, bind=f"fd://{sock.detach()}", grace=0.2, shutdown_trigger=stop.wait)
+    )
+    for _ in range(200):
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    writer.write(HANG)
+    await asyncio.wait_for(started.wait(), 20)
+    stop.set()
+    await asyncio.wait_for(server, EXIT_WAIT)
+    answer = await asyncio.wait_for(reader.read(), EXIT_WAIT)
+    writer.close()
+    assert parse_http_response(answer).status == 503
+    assert events == ["finally", "shutdown hook"]

@@ -300,7 +300,7 @@ async def serve(
 
     config = config if config is not None else Config()
     if bind is not None:
-        config.bind = list(bind)
+        config.bind = [bind] if isinstance(bind, str) else list(bind)
     # The wait for connections after `Server.wait_closed()`: by then every call has ended.
     config.graceful_timeout = SETTLE
     tracker = ShutdownTracker(app)

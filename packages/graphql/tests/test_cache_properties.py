@@ -1,14 +1,17 @@
-"""The document cache never changes an answer: a cached prepare equals a fresh one."""
+"""The document cache never changes an answer: a cached prepare equals a fresh one; and the
+limits as graphql-core rules find what the engine's direct checks find."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import graphql
 from http_schema import root_value, schema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bareasgi_graphql import GraphQLEngine, GraphQLOptions, Prepared
+from bareasgi_graphql.limits import aliases_rule, depth_rule, limits_rule, root_fields_rule
 
 PIECES = st.sampled_from(
     [
@@ -73,3 +76,26 @@ def test_a_cached_answer_is_the_fresh_answer(document: tuple[str, str | None]) -
         assert again is first  # served from the cache, not prepared again
     else:
         assert outcome(again) == outcome(first) == outcome(fresh)
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents(), st.integers(1, 4), st.integers(0, 2), st.integers(1, 3))
+def test_the_limits_rule_finds_what_the_engine_finds(
+    document: tuple[str, str | None], depth: int, aliases: int, root_fields: int
+) -> None:
+    try:
+        parsed = graphql.parse(document[0])
+    except graphql.GraphQLError:
+        return
+    engine = GraphQLEngine(
+        GraphQLOptions(
+            schema=schema, max_depth=depth, max_aliases=aliases, max_root_fields=root_fields
+        )
+    )
+    rule = limits_rule(depth, aliases, root_fields)
+    by_rule = [(e.message, e.extensions) for e in graphql.validate(schema, parsed, [rule])]
+    by_engine = [(e.message, e.extensions) for e in engine._limit_errors(parsed)]
+    assert by_rule == by_engine
+    singles = [depth_rule(depth), aliases_rule(aliases), root_fields_rule(root_fields)]
+    by_singles = [(e.message, e.extensions) for e in graphql.validate(schema, parsed, singles)]
+    assert sorted(by_singles, key=str) == sorted(by_engine, key=str)

@@ -29,7 +29,13 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 
 from bareasgi import APP_KEY, Info, Scope
 
-from .limits import DEPTH_CODE, limits_rule
+from .limits import (
+    DEPTH_CODE,
+    alias_errors,
+    depth_errors,
+    fragments_of,
+    root_field_errors,
+)
 from .options import GraphQLOptions, resolve_attribute, resolve_schema
 from .trusted import HASH_PREFIX, load_manifest
 
@@ -147,17 +153,13 @@ class GraphQLEngine:
         self.cache_size = options.cache_size
         self._cache: OrderedDict[str, _Entry | list[GraphQLError]] = OrderedDict()
         self._cache_text = 0
-        # The limits first, then the specification's rules: one validation pass (the
-        # parser's token limit bounds what any rule sees).
+        # The limits are checked first, with plain loops over the document (the same checks
+        # as `limits_rule`, without graphql-core's visitor machinery): a document over a limit
+        # never reaches the specification's rules, and one within them pays next to nothing.
+        self.max_depth = options.max_depth
+        self.max_aliases = options.max_aliases
+        self.max_root_fields = options.max_root_fields
         rules: list[type[ASTValidationRule]] = []
-        if (
-            options.max_depth is not None
-            or options.max_aliases is not None
-            or options.max_root_fields is not None
-        ):
-            rules.append(
-                limits_rule(options.max_depth, options.max_aliases, options.max_root_fields)
-            )
         rules.extend(specified_rules)
         if not options.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
@@ -299,10 +301,21 @@ class GraphQLEngine:
                 )
             entry = [error]
         else:
-            errors = validate(self.schema, document, self.rules)
+            errors = self._limit_errors(document) or validate(self.schema, document, self.rules)
             entry = errors if errors else _entry(document, len(query))
         self._keep(query, entry)
         return entry
+
+    def _limit_errors(self, document: DocumentNode) -> list[GraphQLError]:
+        fragments = fragments_of(document)
+        errors: list[GraphQLError] = []
+        if self.max_depth is not None:
+            errors += depth_errors(document, fragments, self.max_depth)
+        if self.max_aliases is not None:
+            errors += alias_errors(document, self.max_aliases)
+        if self.max_root_fields is not None:
+            errors += root_field_errors(document, fragments, self.max_root_fields)
+        return errors
 
     def _keep(self, query: str, entry: _Entry | list[GraphQLError]) -> None:
         if self.cache_size == 0 or len(query) > CACHE_TEXT_BUDGET:

@@ -3,9 +3,11 @@
 Each rule does its whole check when the document is entered, with plain loops over the AST,
 and then leaves the walk (`BREAK`): graphql-core's visitor machinery costs a rule about as much
 per node kind as the work itself, and the engine's hot miss path (a document never seen) pays
-for every rule. `limits_rule` puts the three in one rule, which the engine adds to the
-specification's rules: one validation pass. Each error names the option that sets the limit
-and carries an `extensions.code`. (The parser's token limit bounds how much any rule sees.)
+for every rule. `limits_rule` puts the three in one rule, for use with graphql-core's
+`validate`; the engine calls the same checks (`depth_errors`, `alias_errors`,
+`root_field_errors`) directly, before the specification's rules, which a document over a limit
+never reaches. Each error names the option that sets the limit and carries an
+`extensions.code`. (The parser's token limit bounds how much any check sees.)
 """
 
 from __future__ import annotations

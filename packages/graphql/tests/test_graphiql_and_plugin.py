@@ -36,6 +36,9 @@ async def test_a_browser_gets_graphiql_and_its_assets_from_the_package() -> None
                 "/" + asset, headers={"if-none-match": response.headers["etag"]}
             )
             assert again.status_code == 304
+        head = await client.http.head("/graphql", headers={"accept": BROWSER_ACCEPT})
+        assert head.status_code == 200
+        assert head.headers["content-type"] == "text/html; charset=utf-8"
         missing = await client.http.get("/graphql/_assets/nope.js")
         assert missing.status_code == 404
         # A query in the URL with a JSON accept is still GraphQL over HTTP.

@@ -134,7 +134,7 @@ class GraphQLHttp:
     def _choose(self, accept: str | None, method: str) -> int:
         if accept is None:
             return _JSON
-        html = method == "GET" and self.graphiql is not None
+        html = (method == "GET" or method == "HEAD") and self.graphiql is not None
         known_answers = self._accepts_html if html else self._accepts
         known = known_answers.get(accept)
         if known is None:

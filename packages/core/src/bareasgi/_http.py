@@ -8,6 +8,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import AsyncIterable, Callable
+from types import AsyncGeneratorType
 from typing import Any, Final, final
 
 from .errors import ClientDisconnected, HttpError
@@ -70,8 +71,9 @@ class RequestBody:
     step.)
     """
 
-    __slots__ = ("_limit", "_read", "_watcher", "cleanups", "receive", "scope")
+    __slots__ = ("_limit", "_read", "_runner", "_watcher", "cleanups", "receive", "scope")
     _watcher: _Watcher
+    _runner: asyncio.Task[None] | None
 
     def __init__(self, scope: Scope, receive: Receive, limit: int | None = None) -> None:
         self.scope = scope
@@ -82,6 +84,7 @@ class RequestBody:
         self.cleanups: list[Cleanup] | None = None
         """The clean-ups to run when the response is over (see `add_cleanup`)."""
         self._read = _UNREAD
+        self._runner = None
 
     @property
     def limit(self) -> int:
@@ -198,9 +201,33 @@ class RequestBody:
         self._watcher = watcher
         self.receive = watcher.take
         runner = asyncio.Task(watcher.run(), loop=asyncio.get_running_loop(), eager_start=True)
+        self._runner = runner
         if not watcher.disconnected:
             watcher.task = task
         return runner
+
+    def rearm(self, task: asyncio.Task[Any]) -> bool:
+        """Have the running watcher cancel `task` when the client goes away (from now on);
+        False when it has gone already."""
+        watcher = self._watcher
+        if watcher.disconnected:
+            return False
+        watcher.task = task
+        return True
+
+    def disarm(self) -> None:
+        """The watcher goes on reading `receive()` but cancels nothing when the client goes."""
+        if self._runner is not None:
+            self._watcher.task = None
+
+    def stop_watching(self) -> None:
+        """Cancel the watcher: it ends at the loop's next turn, never calling `receive()`
+        again and never cancelling its task (which is no longer waiting)."""
+        runner = self._runner
+        if runner is not None:
+            self._watcher.task = None
+            if not runner.done():
+                runner.cancel()
 
 
 @final
@@ -542,7 +569,7 @@ async def send_response(
         data = None
         if body_type is ChunkedBody and not has_length and status not in _NO_BODY_STATUS:
             headers = [*headers, (b"content-length", str(body.length).encode())]
-        elif not isinstance(body, AsyncIterable):
+        elif body_type is not AsyncGeneratorType and not isinstance(body, AsyncIterable):
             raise ResponseError(
                 f"the body must be bytes or an async iterable of bytes, not {body_type.__name__}"
             )
@@ -592,13 +619,12 @@ async def _stream(
     waits on it (`RequestBody.watch`) from the first turn of the event loop during the
     stream (from the start when the request body may still be read: then it must be the only
     caller of `receive()` at once): the body iterator blocked awaiting its source, or the turn
-    the pump gives the loop
-    before sending more once `YIELD_CHUNKS` chunks or `YIELD_BYTES` bytes went since the last
-    (servers make `send` return at once after a disconnect, so a body that never awaits would
-    otherwise never let anyone notice). When the client goes away the watcher cancels this
-    task, which is sending; the body iterator is then closed (its `finally` runs) and nothing
-    more is sent. A body that neither blocks nor reaches the first turn (a short in-memory
-    generator) is sent with no task at all.
+    this gives the loop before sending more once `YIELD_CHUNKS` chunks or `YIELD_BYTES` bytes
+    went since the last (servers make `send` return at once after a disconnect, so a body
+    that never awaits would otherwise never let anyone notice). When the client goes away the
+    watcher cancels this task, which is sending; the body iterator is then closed (its
+    `finally` runs) and nothing more is sent. A body that neither blocks nor reaches the first
+    turn (a short in-memory generator) is sent with no task at all.
 
     `lazy=False` starts the watcher at once: the general way, which the lazy one must match
     (a property test runs both).
@@ -610,20 +636,54 @@ async def _stream(
         return
     task = asyncio.current_task()
     assert task is not None
-    pump = _Pump(content, task)
-    if lazy and content._nothing_left():
-        pump.watch_when_the_loop_turns()
+    waiting: dict[RequestBody, asyncio.Task[Any]] | None = None
+    if content._runner is not None:  # watched already, while the handler ran
+        if not content.rearm(task):  # the client has gone already
+            await _close_iterable(body)
+            return
+    elif lazy and content._nothing_left():
+        waiting = _watch_at_the_next_turn(content, task)
     else:  # a reader may still call receive(): the watcher must be the only caller from now
-        pump.watch()
+        content.watch(task)
         if content.disconnected:  # the client has gone already
             await _close_iterable(body)
-            pump.stop_watching()
+            content.stop_watching()
             return
     try:
-        await pump.run(send, body)
+        iterator = aiter(body)
+        chunks = size = 0
+        try:
+            async for chunk in iterator:
+                if type(chunk) is not bytes:
+                    if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                        raise ResponseError(f"the body yielded {type(chunk).__name__}, not bytes")
+                    chunk = bytes(chunk)
+                if not chunk:
+                    continue
+                if chunks >= YIELD_CHUNKS or size >= YIELD_BYTES:
+                    # The loop's turn, and the watcher's (started by then), should the client
+                    # have gone: servers make `send` return at once after a disconnect, so a
+                    # body that never awaits would otherwise never let anyone notice.
+                    chunks = size = 0
+                    await asyncio.sleep(0)
+                chunks += 1
+                size += len(chunk)
+                try:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except OSError:  # ASGI 2.4: send raises once the client has gone
+                    raise _ClientGone from None
+        except BaseException:
+            await _close_iterable(iterator)
+            raise
+        if type(iterator) is not AsyncGeneratorType:  # a finished generator is closed
+            await _close_iterable(iterator)
+        try:
+            await send({"type": "http.response.body", "body": b""})
+        except OSError:
+            raise _ClientGone from None
     except asyncio.CancelledError:
         # Ours (the watcher's) when the client left; anyone else's is passed on.
-        if not (pump.cancelled_us() and task.uncancel() == 0):
+        if not (content.disconnected and task.uncancel() == 0):
             raise
     except _ClientGone:
         pass
@@ -637,82 +697,52 @@ async def _stream(
             "%s failed while streaming its response body", describe(source, scope), exc_info=error
         )
     finally:
-        pump.stop_watching()
+        if waiting is not None:
+            waiting.pop(content, None)
+        content.stop_watching()
 
 
 @final
-class _Pump:
-    """Sends a streamed body; the watcher is started when the loop first turns."""
+class _NextTurn:
+    """The streams of one event loop that wait for its next turn to start their watchers.
 
-    __slots__ = ("content", "pending", "task", "watcher")
+    One callback per loop turn for all of them, never cancelled (a stream that ends first just
+    leaves the list): a `call_soon` and a cancelled handle per stream cost more than all the
+    rest of a short stream.
+    """
 
-    def __init__(self, content: RequestBody, task: asyncio.Task[Any]) -> None:
-        self.content = content
-        self.task = task
-        self.watcher: asyncio.Task[None] | None = None
-        self.pending: asyncio.Handle | None = None
+    __slots__ = ("loop", "waiting")
 
-    def watch(self) -> None:
-        """Start the watcher now, from `_stream` (the task is running)."""
-        self.watcher = self.content.watch(self.task)
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: dict[RequestBody, asyncio.Task[Any]] = {}
 
-    def _watch_from_the_loop(self) -> None:
-        self.pending = None
-        self.watcher = self.content.watch(self.task)
-        if self.content.disconnected:  # gone already: the task waits, so it can be cancelled
-            self.task.cancel()
+    def run(self) -> None:
+        if _NEXT_TURN.get(self.loop) is self:
+            del _NEXT_TURN[self.loop]  # streams from now on wait for the turn after this one
+        for content, task in self.waiting.items():
+            content.watch(task)
+            if content.disconnected:  # gone already: the task waits, so it can be cancelled
+                task.cancel()
+        self.waiting.clear()
 
-    def watch_when_the_loop_turns(self) -> None:
-        """Start the watcher at the loop's next turn, which comes only when the body blocks
-        awaiting its source or the pump gives the loop its turn: a body that does neither is
-        sent with no task at all."""
-        self.pending = asyncio.get_running_loop().call_soon(self._watch_from_the_loop)
 
-    def cancelled_us(self) -> bool:
-        """Whether the watcher (or its start) cancelled the task: the client went away."""
-        return self.content.disconnected
+_NEXT_TURN: Final[dict[asyncio.AbstractEventLoop, _NextTurn]] = {}
 
-    def stop_watching(self) -> None:
-        """Cancel the watcher, or its start: it ends at the loop's next turn, never calling
-        `receive()` again and never cancelling the task (which is no longer waiting)."""
-        if self.pending is not None:
-            self.pending.cancel()
-            self.pending = None
-        watcher = self.watcher
-        if watcher is not None and not watcher.done():
-            watcher.cancel()
 
-    async def run(self, send: Send, body: AsyncIterable[bytes]) -> None:
-        iterator = aiter(body)
-        sleep = asyncio.sleep
-        most_chunks, most_bytes = YIELD_CHUNKS, YIELD_BYTES
-        chunks = size = 0
-        try:
-            async for chunk in iterator:
-                if type(chunk) is not bytes:
-                    if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                        raise ResponseError(f"the body yielded {type(chunk).__name__}, not bytes")
-                    chunk = bytes(chunk)
-                if not chunk:
-                    continue
-                if chunks >= most_chunks or size >= most_bytes:
-                    # The loop's turn, and the watcher's (started by then), should the client
-                    # have gone: servers make `send` return at once after a disconnect, so a
-                    # body that never awaits would otherwise never let anyone notice.
-                    chunks = size = 0
-                    await sleep(0)
-                try:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                except OSError:  # ASGI 2.4: send raises once the client has gone
-                    raise _ClientGone from None
-                chunks += 1
-                size += len(chunk)
-        finally:
-            await _close_iterable(iterator)
-        try:
-            await send({"type": "http.response.body", "body": b""})
-        except OSError:
-            raise _ClientGone from None
+def _watch_at_the_next_turn(
+    content: RequestBody, task: asyncio.Task[Any]
+) -> dict[RequestBody, asyncio.Task[Any]]:
+    """Start `content`'s watcher at the loop's next turn, which comes only when the body
+    blocks awaiting its source or the stream gives the loop its turn; returns the list to
+    leave when the stream ends first."""
+    loop = task.get_loop()
+    turn = _NEXT_TURN.get(loop)
+    if turn is None:
+        turn = _NEXT_TURN[loop] = _NextTurn(loop)
+        loop.call_soon(turn.run)
+    turn.waiting[content] = task
+    return turn.waiting
 
 
 class _ClientGone(Exception):

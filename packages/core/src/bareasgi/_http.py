@@ -9,7 +9,7 @@ import re
 from collections import deque
 from collections.abc import AsyncIterable, Callable
 from types import AsyncGeneratorType
-from typing import Any, Final, final
+from typing import Any, Final, Protocol, final
 
 from .errors import ClientDisconnected, HttpError
 from .headers import LOWER_TOKEN_PATTERN
@@ -49,6 +49,13 @@ Cleanup = Callable[[], object]
 """A clean-up callback: returns nothing, or an awaitable that core awaits."""
 
 
+class _Expiring(Protocol):
+    """A request time limit, as the request body knows it."""
+
+    @property
+    def expired(self) -> bool: ...
+
+
 @final
 class RequestBody:
     """The request body, read from `receive()` only when iterated: a handler's `content`.
@@ -71,9 +78,20 @@ class RequestBody:
     step.)
     """
 
-    __slots__ = ("_limit", "_read", "_runner", "_watcher", "cleanups", "receive", "scope")
+    __slots__ = (
+        "_limit",
+        "_read",
+        "_runner",
+        "_watcher",
+        "cleanups",
+        "receive",
+        "scope",
+        "time_limit",
+    )
     _watcher: _Watcher
     _runner: asyncio.Task[None] | None
+    time_limit: _Expiring
+    """The request's time limit, when its route has one (see `bareasgi._guard`)."""
 
     def __init__(self, scope: Scope, receive: Receive, limit: int | None = None) -> None:
         self.scope = scope
@@ -158,6 +176,12 @@ class RequestBody:
                 return False
         self._read = _ENDED
         return True
+
+    @property
+    def expired(self) -> bool:
+        """True once the request's time limit passed (its task was cancelled for it)."""
+        limit: _Expiring | None = getattr(self, "time_limit", None)
+        return limit is not None and limit.expired
 
     @property
     def disconnected(self) -> bool:
@@ -396,8 +420,8 @@ def _length_header(size: int) -> tuple[bytes, bytes]:
 # what the set holds never changes what is valid.
 
 
-def check_headers(headers: Any, checked: HeaderMemory | None) -> tuple[Headers, bool]:
-    """Validate response headers; say whether content-length is among them.
+def check_headers(headers: Any, checked: HeaderMemory | None) -> tuple[Headers, bytes | None]:
+    """Validate response headers; return them (a new list) and the content-length, if any.
 
     Valid pairs are added to `checked` (bounded by `CHECKED_MAX`), the application's memory of
     pairs already found valid, which `fast_response` consults.
@@ -410,7 +434,7 @@ def check_headers(headers: Any, checked: HeaderMemory | None) -> tuple[Headers, 
             f"headers must be a list of (bytes, bytes), not {type(headers).__name__}"
         )
     headers = [*headers]  # the answer's own list: never one a handler keeps and reuses
-    has_length = False
+    declared: bytes | None = None
     ids = checked.ids if checked is not None else _NO_IDS
     for header in headers:
         if id(header) in ids or (checked is not None and checked.knows(header)):
@@ -426,10 +450,20 @@ def check_headers(headers: Any, checked: HeaderMemory | None) -> tuple[Headers, 
         if _VALUE_BAD(value) is not None:
             raise ResponseError(f"header {name.decode('latin-1')} has CR, LF or NUL in its value")
         if name == b"content-length":
-            has_length = True
+            if declared is not None and value != declared:
+                raise ResponseError("content-length is given twice, with different values")
+            declared = value
         elif checked is not None and type(header) is tuple:
             checked.remember(header)
-    return headers, has_length
+    return headers, declared
+
+
+def _check_length(declared: bytes, size: int) -> None:
+    """A whole body's content-length must be its size, as any other header must be right."""
+    if not (declared.isdigit() and int(declared) == size):
+        raise ResponseError(
+            f"content-length {declared.decode('latin-1')!r} does not match the body's {size} bytes"
+        )
 
 
 def unpack_response(response: Any) -> tuple[int, Any, Any, Any]:
@@ -514,19 +548,26 @@ def fast_response(response: Any, checked: HeaderMemory) -> tuple[int, Headers, b
     return status, [*headers, length], data
 
 
-def final_status(response: Any) -> int:
-    """The status core sends for a handler's `response`: its own, or 500 when core refuses it.
+def final_status(response: Any, method: str = "GET") -> int:
+    """The status core sends for a handler's `response` to a `method` request: its own, or 500
+    when core refuses it.
 
     For middleware that reports what was answered (metrics, logs) without re-deriving the
-    rule. It checks the status, the headers and the kind of body; an async-iterable body can
-    still fail later, while it streams.
+    rule. It checks the status, the headers, the kind of body and a whole body's
+    content-length; an async-iterable body can still fail later, while it streams.
     """
     try:
         status, headers, body, _ = unpack_response(response)
-        if headers is not None:
-            check_headers(headers, None)
+        declared = check_headers(headers, None)[1] if headers is not None else None
         if body is not None and not isinstance(body, (bytes, bytearray, memoryview, AsyncIterable)):
             return 500
+        if declared is not None and status not in _NO_BODY_STATUS and method != "HEAD":
+            if body is None or isinstance(body, (bytes, bytearray, memoryview)):
+                _check_length(declared, len(body) if body is not None else 0)
+            elif type(body) is BytesBody:
+                _check_length(declared, len(body[0]))
+            elif type(body) is ChunkedBody:
+                _check_length(declared, body.length)
     except ResponseError:
         return 500
     return status
@@ -551,11 +592,12 @@ async def send_response(
     Raises:
         ResponseError: the response breaks the rule (nothing was sent).
     """
+    declared: bytes | None
     if headers is None:
         headers = []
-        has_length = False
+        declared = None
     else:
-        headers, has_length = check_headers(headers, checked)
+        headers, declared = check_headers(headers, checked)
 
     data: bytes | None
     body_type = type(body)
@@ -567,15 +609,21 @@ async def send_response(
         data = bytes(body)
     else:
         data = None
-        if body_type is ChunkedBody and not has_length and status not in _NO_BODY_STATUS:
-            headers = [*headers, (b"content-length", str(body.length).encode())]
+        if body_type is ChunkedBody and status not in _NO_BODY_STATUS:
+            if declared is None:
+                headers = [*headers, (b"content-length", str(body.length).encode())]
+            elif scope["method"] != "HEAD":
+                _check_length(declared, body.length)
         elif body_type is not AsyncGeneratorType and not isinstance(body, AsyncIterable):
             raise ResponseError(
                 f"the body must be bytes or an async iterable of bytes, not {body_type.__name__}"
             )
 
-    if data is not None and not has_length and status not in _NO_BODY_STATUS:
-        headers = [*headers, (b"content-length", content_length(len(data)))]
+    if data is not None and status not in _NO_BODY_STATUS:
+        if declared is None:
+            headers = [*headers, (b"content-length", content_length(len(data)))]
+        elif scope["method"] != "HEAD":  # HEAD: the length of the body it does not send
+            _check_length(declared, len(data))
 
     if pushes:
         await _send_pushes(scope, send, pushes)
@@ -682,9 +730,19 @@ async def _stream(
         except OSError:
             raise _ClientGone from None
     except asyncio.CancelledError:
-        # Ours (the watcher's) when the client left; anyone else's is passed on.
-        if not (content.disconnected and task.uncancel() == 0):
+        # Ours when the client left (the watcher's) or the time limit passed; anyone else's
+        # is passed on.
+        if not ((content.disconnected or content.expired) and task.uncancel() == 0):
             raise
+        if content.disconnected:  # a normal event
+            LOGGER.debug(
+                "%s: the client went away while the body streamed", describe(source, scope)
+            )
+        else:
+            LOGGER.warning(
+                "%s: the time limit passed while the body streamed: cut off",
+                describe(source, scope),
+            )
     except _ClientGone:
         pass
     except ClientDisconnected:

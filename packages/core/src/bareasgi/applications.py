@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
@@ -9,6 +10,7 @@ from contextlib import AsyncExitStack
 from typing import Any, Final, TypeVar, final
 from urllib.parse import quote, unquote
 
+from ._guard import guard
 from ._http import (
     DEFAULT_MAX_BODY_SIZE,
     ROUTE_KEY,
@@ -22,7 +24,7 @@ from ._http import (
 )
 from .errors import ClientDisconnected, HttpError, InvalidPath
 from .plugins import APP_KEY, Plugins, PluginsSpec, implemented_hooks
-from .routing import HttpRouter, Route, WebSocketRouter, split_path
+from .routing import HttpRouter, Route, WebSocketRouter, _check_route_options, split_path
 from .types import (
     ASGIApp,
     ASGIWrapper,
@@ -73,6 +75,11 @@ class Application:
         asgi_wrappers: Callables taking an ASGI app and returning one around it, first
             outermost; they see every request, mounts and WebSocket handshakes included.
         max_body_size: Request bodies larger than this are answered 413.
+        timeout: Seconds a request may take (None, the default: no limit); a route's own
+            `timeout` takes its place. Past it, a handler that has not answered is cancelled
+            and 503 is sent; a response still streaming is cut off.
+        cancel_on_disconnect: Cancel a handler whose client goes away before it answers (off
+            by default: it costs a task per request); a route's own choice takes its place.
         not_found_response, method_not_allowed_response, internal_error_response,
         bad_request_response: `(status, headers, body)` sent for 404, 405 (an `allow` header
             is added), 500 and 400 (invalid path encoding).
@@ -91,6 +98,8 @@ class Application:
         shutdown_handlers: Iterable[LifespanHandler] | None = None,
         asgi_wrappers: Iterable[ASGIWrapper] | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        timeout: float | None = None,
+        cancel_on_disconnect: bool = False,
         not_found_response: ErrorResponse = (404, [_TEXT], b"Not Found"),
         method_not_allowed_response: ErrorResponse = (405, [_TEXT], b"Method Not Allowed"),
         internal_error_response: ErrorResponse = (500, [_TEXT], b"Internal Server Error"),
@@ -105,6 +114,11 @@ class Application:
         self.startup_handlers: list[LifespanHandler] = list(startup_handlers or ())
         self.shutdown_handlers: list[LifespanHandler] = list(shutdown_handlers or ())
         self.max_body_size = max_body_size
+        _check_route_options("(the application)", None, timeout, cancel_on_disconnect)
+        self.timeout = timeout
+        """The request time limit of routes that set none (None: no limit)."""
+        self.cancel_on_disconnect = cancel_on_disconnect
+        """Whether routes that do not say cancel their handler when the client goes away."""
         self.not_found_response = not_found_response
         self.method_not_allowed_response = method_not_allowed_response
         self.internal_error_response = internal_error_response
@@ -198,11 +212,12 @@ class Application:
         name: str | None = None,
         max_body_size: int | None = None,
         timeout: float | None = None,
+        cancel_on_disconnect: bool | None = None,
     ) -> Callable[[H], H]:
         """Decorator: route `methods` on `path` to the decorated async handler.
 
-        The options are `HttpRouter.add`'s: `name`, and the route's own `max_body_size`
-        and `timeout` in place of the application's.
+        The options are `HttpRouter.add`'s: `name`, and the route's own `max_body_size`,
+        `timeout` and `cancel_on_disconnect` in place of the application's.
         """
         method_set = {methods} if isinstance(methods, str) else methods
 
@@ -214,6 +229,7 @@ class Application:
                 name=name,
                 max_body_size=max_body_size,
                 timeout=timeout,
+                cancel_on_disconnect=cancel_on_disconnect,
             )
             return handler
 
@@ -262,15 +278,16 @@ class Application:
         plugin_middlewares = [mw for _, mw in self.plugins.results("bareasgi_middleware")]
         plugin_wrappers = [wrap for _, wrap in self.plugins.results("bareasgi_asgi_wrapper")]
         middlewares = (*plugin_middlewares, *self._middlewares)
+        wrap: Callable[[HttpHandler], HttpHandler] | None = None
         if middlewares:
 
             def wrap(handler: HttpHandler) -> HttpHandler:
                 return _compose(middlewares, handler)
 
-            self.http_router.set_wrapper(wrap)
             self._not_found_call = wrap(self._not_found)
             self._not_allowed_call = wrap(self._not_allowed)
             self._bad_request_call = wrap(self._bad_request)
+        self.http_router.set_wrapper(wrap, guard=self._guard)
         outer: ASGIApp | None = None
         wrappers = [*plugin_wrappers, *self._asgi_wrappers]
         if wrappers:
@@ -280,6 +297,15 @@ class Application:
         self._outer = outer
         self._direct = outer is None
         self._started = True
+
+    def _guard(self, route: Route, call: HttpHandler) -> HttpHandler:
+        """The route's call within its time limit and cancelled on a disconnect, if it has
+        either (its own options, or the application's); `call` itself otherwise."""
+        timeout = route.timeout if route.timeout is not None else self.timeout
+        cancel = route.cancel_on_disconnect
+        if cancel is None:
+            cancel = self.cancel_on_disconnect
+        return guard(route, call, timeout, cancel)
 
     # ---- ASGI -------------------------------------------------------------------------------
 
@@ -367,6 +393,12 @@ class Application:
                 )
             except OSError:  # ASGI 2.4: send raises once the client has gone
                 return
+            except asyncio.CancelledError:
+                # The time limit, or the client leaving, between the handler and the stream.
+                task = asyncio.current_task()
+                if (content.expired or content.disconnected) and task and task.uncancel() == 0:
+                    return
+                raise
             except ResponseError as error:
                 LOGGER.error(
                     "%s returned an ill-formed response: %s", describe(route, scope), error

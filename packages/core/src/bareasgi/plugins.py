@@ -60,6 +60,7 @@ class RouteSpec:
     name: str | None = None
     max_body_size: int | None = None
     timeout: float | None = None
+    cancel_on_disconnect: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +313,7 @@ class Plugins:
                             name=spec.name,
                             max_body_size=spec.max_body_size,
                             timeout=spec.timeout,
+                            cancel_on_disconnect=spec.cancel_on_disconnect,
                         )
                     elif isinstance(spec, WebSocketRouteSpec):
                         self._app.ws_router.add(spec.path, spec.handler, name=spec.name)

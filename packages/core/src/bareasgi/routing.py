@@ -332,6 +332,8 @@ class Route:
         call: What the application calls: the handler, or the router's wrapper around it.
         max_body_size: This route's request body limit in bytes (None: the application's).
         timeout: This route's request time limit in seconds (None: the application's).
+        cancel_on_disconnect: Whether the handler is cancelled when its client goes away
+            before it answers (None: the application's choice).
     """
 
     __slots__ = (
@@ -340,6 +342,7 @@ class Route:
         "_order",
         "_parts",
         "call",
+        "cancel_on_disconnect",
         "handler",
         "max_body_size",
         "methods",
@@ -358,6 +361,7 @@ class Route:
         order: int,
         max_body_size: int | None = None,
         timeout: float | None = None,
+        cancel_on_disconnect: bool | None = None,
     ) -> None:
         self.template = template
         self.name = name
@@ -366,6 +370,7 @@ class Route:
         self.call: _AnyHandler = handler
         self.max_body_size = max_body_size
         self.timeout = timeout
+        self.cancel_on_disconnect = cancel_on_disconnect
         self._parts = parts
         self._names = tuple(part.name for part in parts if part.literal is None)
         self._matches = _matches_maker(self._names)
@@ -605,7 +610,14 @@ def _leaves(node: _Node, segments: list[str], index: int, count: int) -> Iterato
         yield node.rest
 
 
-def _check_route_options(path: str, max_body_size: object, timeout: object) -> None:
+def _check_route_options(
+    path: str, max_body_size: object, timeout: object, cancel_on_disconnect: object = None
+) -> None:
+    if cancel_on_disconnect is not None and type(cancel_on_disconnect) is not bool:
+        raise TypeError(
+            f"route {path!r}: cancel_on_disconnect must be a bool, not"
+            f" {type(cancel_on_disconnect).__name__}"
+        )
     if max_body_size is not None:
         if type(max_body_size) is not int:
             raise TypeError(
@@ -650,6 +662,7 @@ class _Router:
         keys: frozenset[str],
         max_body_size: int | None = None,
         timeout: float | None = None,
+        cancel_on_disconnect: bool | None = None,
     ) -> Route:
         parts = _parse_template(template)
         if not _is_async_callable(handler):
@@ -671,7 +684,15 @@ class _Router:
                         f"route {template!r} conflicts with route {other.template!r}{on}"
                     )
         route = Route(
-            template, name, methods, handler, parts, len(self._routes), max_body_size, timeout
+            template,
+            name,
+            methods,
+            handler,
+            parts,
+            len(self._routes),
+            max_body_size,
+            timeout,
+            cancel_on_disconnect,
         )
         leaf = self._root.insert(parts)
         for key in keys:
@@ -780,11 +801,12 @@ class _Router:
 class HttpRouter(_Router):
     """Routes HTTP requests by method and path to async handlers."""
 
-    __slots__ = ("_wrap",)
+    __slots__ = ("_guard", "_wrap")
 
     def __init__(self) -> None:
         super().__init__()
         self._wrap: Callable[[HttpHandler], HttpHandler] | None = None
+        self._guard: Callable[[Route, HttpHandler], HttpHandler] | None = None
 
     def add(
         self,
@@ -795,6 +817,7 @@ class HttpRouter(_Router):
         name: str | None = None,
         max_body_size: int | None = None,
         timeout: float | None = None,
+        cancel_on_disconnect: bool | None = None,
     ) -> Route:
         """Route requests for `path` with any of `methods` to `handler`.
 
@@ -809,8 +832,10 @@ class HttpRouter(_Router):
             max_body_size: Request bodies larger than this many bytes are answered 413, in
                 place of the application's limit (None: the application's).
             timeout: Seconds the request may take, in place of the application's limit
-                (None: the application's). Stored on the route (``route.timeout``);
-                not yet enforced by core.
+                (None: the application's): past it, a handler that has not answered is
+                cancelled and 503 is sent; a response still streaming is cut off.
+            cancel_on_disconnect: Cancel the handler when its client goes away before it
+                answers, in place of the application's choice (None: the application's).
 
         Raises:
             ValueError: The template is invalid, the route conflicts with another of the same
@@ -818,16 +843,18 @@ class HttpRouter(_Router):
             TypeError: The handler is not async, `methods` is not a set of strings, or an
                 option has the wrong type.
         """
-        _check_route_options(path, max_body_size, timeout)
+        _check_route_options(path, max_body_size, timeout, cancel_on_disconnect)
         given: object = methods  # a str is iterable too: {'G', 'E', 'T'} is never meant
         if isinstance(given, (str, bytes)) or not all(isinstance(m, str) for m in methods):
             raise TypeError(f"methods must be a set of str, like {{'GET'}}, not {methods!r}")
         upper = frozenset(method.upper() for method in methods)
         if not upper:
             raise ValueError(f"route {path!r} needs at least one method")
-        route = self._add(path, handler, name, upper, upper, max_body_size, timeout)
-        if self._wrap is not None:
-            route.call = self._wrap(handler)
+        route = self._add(
+            path, handler, name, upper, upper, max_body_size, timeout, cancel_on_disconnect
+        )
+        if self._wrap is not None or self._guard is not None:
+            route.call = self._call_for(route)
         return route
 
     def resolve(self, method: str, raw_path: bytes) -> tuple[Route, dict[str, Any]] | None:
@@ -841,14 +868,28 @@ class HttpRouter(_Router):
             return None
         return found[0], found[1] if found[1] is not None else {}
 
-    def set_wrapper(self, wrap: Callable[[HttpHandler], HttpHandler] | None) -> None:
+    def set_wrapper(
+        self,
+        wrap: Callable[[HttpHandler], HttpHandler] | None,
+        *,
+        guard: Callable[[Route, HttpHandler], HttpHandler] | None = None,
+    ) -> None:
         """Make every route's `call` `wrap(handler)`, now and for routes added later.
 
-        None restores the handlers themselves.
+        None restores the handlers themselves. `guard(route, call)`, when given, goes outside
+        the wrapper: the application's request time limit and cancelling on a disconnect, for
+        the routes that ask (it returns `call` itself for the others).
         """
         self._wrap = wrap
+        self._guard = guard
         for route in self._routes:
-            route.call = wrap(route.handler) if wrap is not None else route.handler
+            route.call = self._call_for(route)
+
+    def _call_for(self, route: Route) -> HttpHandler:
+        call: HttpHandler = route.handler if self._wrap is None else self._wrap(route.handler)
+        if self._guard is not None:
+            call = self._guard(route, call)
+        return call
 
     def __repr__(self) -> str:
         return f"<HttpRouter with {len(self._routes)} routes>"

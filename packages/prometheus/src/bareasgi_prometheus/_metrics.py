@@ -351,7 +351,7 @@ def _answer(response: Any, method: str, checked: set[tuple[bytes, bytes]]) -> tu
     The general path: the status is core's own `final_status`. The headers of an answer core
     sends are remembered in `checked`, for the fast path in `measured`.
     """
-    status = final_status(response)
+    status = final_status(response, method)
     if type(response) is not tuple or len(response) < 3:
         if status != ABANDONED_STATUS and type(response) is tuple and len(response) == 2:
             _remember_headers(response[1], checked)

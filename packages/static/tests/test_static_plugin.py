@@ -360,3 +360,21 @@ def test_python_m_bareasgi_plugins_lists_it() -> None:
     assert "static" in result.stdout
     assert "bareasgi-static" in result.stdout
     assert "allow_outside_symlinks" in result.stdout
+
+
+async def test_head_and_304_keep_the_length_of_the_body_they_do_not_send(public: Path) -> None:
+    """Core checks a whole body's content-length (a mismatch is a 500), except for HEAD, 204
+    and 304 answers, which carry the length of the body they do not send: static's are
+    answered as they are."""
+    async with TestClient(by_add(public)) as client:
+        got = await client.get("/static/site.css")
+        assert got.status_code == 200
+        length = got.headers["content-length"]
+        assert length == str(len(got.content))
+        head = await client.head("/static/site.css")
+        assert head.status_code == 200
+        assert head.headers["content-length"] == length
+        assert head.content == b""
+        again = await client.get("/static/site.css", headers={"if-none-match": got.headers["etag"]})
+        assert again.status_code == 304
+        assert again.content == b""

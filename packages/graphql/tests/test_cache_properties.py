@@ -1,17 +1,20 @@
-"""The document cache never changes an answer: a cached prepare equals a fresh one; and the
-limits as graphql-core rules find what the engine's direct checks find."""
+"""The fast paths never change an answer: a cached prepare equals a fresh one, the limits as
+graphql-core rules find what the engine's direct checks find, and the rules that resolve their
+handlers once per class find what graphql-core's own find."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import graphql
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from http_schema import root_value, schema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bareasgi_graphql import GraphQLEngine, GraphQLOptions, Prepared
 from bareasgi_graphql.limits import aliases_rule, depth_rule, limits_rule, root_fields_rule
+from bareasgi_graphql.rules import fast_rules
 
 PIECES = st.sampled_from(
     [
@@ -99,3 +102,36 @@ def test_the_limits_rule_finds_what_the_engine_finds(
     singles = [depth_rule(depth), aliases_rule(aliases), root_fields_rule(root_fields)]
     by_singles = [(e.message, e.extensions) for e in graphql.validate(schema, parsed, singles)]
     assert sorted(by_singles, key=str) == sorted(by_engine, key=str)
+
+
+INTROSPECTION_OFF: list[type[ASTValidationRule]] = [
+    *graphql.specified_rules,
+    NoSchemaIntrospectionCustomRule,
+]
+FAST = fast_rules(INTROSPECTION_OFF)
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents())
+def test_fast_rules_find_what_graphql_cores_rules_find(document: tuple[str, str | None]) -> None:
+    try:
+        parsed = graphql.parse(document[0])
+    except graphql.GraphQLError:
+        return
+    plain = graphql.validate(schema, parsed, INTROSPECTION_OFF)
+    fast = graphql.validate(schema, parsed, FAST)
+    assert [(e.message, e.locations) for e in fast] == [(e.message, e.locations) for e in plain]
+
+
+def test_fast_rules_keep_the_rules_classes_and_names() -> None:
+    for rule, wrapped in zip(INTROSPECTION_OFF, FAST, strict=True):
+        assert issubclass(wrapped, rule)
+        assert wrapped.__name__ == rule.__name__
+
+
+def test_the_engine_validates_with_the_fast_rules() -> None:
+    rules = GraphQLEngine(GraphQLOptions(schema=schema, introspection=False)).rules
+    assert len(rules) == len(INTROSPECTION_OFF)
+    for rule, used in zip(INTROSPECTION_OFF, rules, strict=True):
+        assert issubclass(used, rule)
+        assert used.get_enter_leave_for_kind is not rule.get_enter_leave_for_kind

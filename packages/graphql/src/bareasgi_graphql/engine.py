@@ -37,6 +37,7 @@ from .limits import (
     root_field_errors,
 )
 from .options import GraphQLOptions, resolve_attribute, resolve_schema
+from .rules import fast_rules
 from .trusted import HASH_PREFIX, load_manifest
 
 LOGGER: Final = logging.getLogger("bareasgi_graphql")
@@ -163,7 +164,7 @@ class GraphQLEngine:
         rules.extend(specified_rules)
         if not options.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
-        self.rules: tuple[type[ASTValidationRule], ...] = tuple(rules)
+        self.rules: tuple[type[ASTValidationRule], ...] = fast_rules(rules)
         self.trusted: dict[str, str] | None = (
             load_manifest(options.trusted_documents)
             if options.trusted_documents is not None

@@ -667,3 +667,21 @@ async def test_raw_request_keeps_non_ascii_bytes_that_httpx_refuses() -> None:
         response = await client.raw_request("GET", b"/caf\xc3\xa9/\x80")
     assert response.status_code == 204
     assert seen == [b"/caf\xc3\xa9/\x80"]
+
+
+async def test_a_request_with_an_empty_body_still_gets_its_one_message() -> None:
+    """Servers send one `http.request` message even for no body: a handler reading the body of
+    `content-length: 0` finds it empty, it does not wait."""
+    from bareasgi import Application, text_writer
+    from bareasgi.types import Content, HttpResponse, Info, Matches
+
+    app = Application()
+
+    async def read(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
+        data = b"".join([chunk async for chunk in content])
+        return 200, [(b"content-type", b"text/plain")], text_writer(f"{len(data)} bytes")
+
+    app.http_router.add({"POST"}, "/read", read)
+    async with TestClient(app) as client:
+        response = await client.post("/read", content=b"")
+        assert response.text == "0 bytes"

@@ -190,7 +190,7 @@ class _HttpExchange:
         self._timeout = timeout
         self._request_length = _content_length(scope["headers"])
         self._received = 0
-        self._body_done = self._request_length == 0
+        self._body_done = False  # a request without a body still gets one (empty) message
         # App -> client
         self._items: deque[_Item] = deque()
         self._buffered = 0
@@ -221,6 +221,9 @@ class _HttpExchange:
         return {"type": "http.disconnect"}
 
     async def _next_body_message(self) -> Message | None:
+        if self._request_length == 0:  # as servers do: one empty message, the body's end
+            self._body_done = True
+            return {"type": "http.request", "body": b"", "more_body": False}
         while True:
             chunk = await self._pull_chunk()
             if chunk is None:  # client gone while waiting

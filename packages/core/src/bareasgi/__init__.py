@@ -6,7 +6,7 @@ Handlers take `(scope, info, matches, content)` and return a status or a
 
 from __future__ import annotations
 
-from ._http import RequestBody, final_status
+from ._http import RequestBody, body_limit, final_status
 from .applications import ALLOW_KEY, APP_KEY, ROUTE_KEY, Application, bindable
 from .cookies import delete_cookie_header, request_cookies, set_cookie_header
 from .errors import ClientDisconnected, HttpError, InvalidPath
@@ -85,6 +85,7 @@ __all__ = [
     "WebSocketRouteSpec",
     "WebSocketRouter",
     "bindable",
+    "body_limit",
     "bytes_reader",
     "bytes_writer",
     "delete_cookie_header",

@@ -72,6 +72,7 @@ async def hang(scope: Scope, info: Info, matches: Matches, content: Content) -> 
 
 app.http_router.add({"GET"}, "/soak/hang", hang)
 app.http_router.add({"GET"}, "/soak/hang-limited", hang, timeout=1.0)
+app.http_router.add({"GET"}, "/soak/hang-cancelled", hang, cancel_on_disconnect=True)
 
 
 @app.on_http_request({"GET"}, "/soak/stream")

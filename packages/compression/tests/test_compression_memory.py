@@ -6,7 +6,7 @@ import asyncio
 import gc
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from bareasgi import Application, Content, Info, Matches, Scope
@@ -31,7 +31,7 @@ async def test_a_256_mib_stream_is_compressed_in_flat_memory() -> None:
     decoder = zlib.decompressobj(31)
     received = {"compressed": 0, "decoded": 0, "done": False}
     finished = asyncio.Event()
-    requested = []
+    requested: list[bool] = []
 
     async def receive() -> dict[str, Any]:
         """The request once, then (as servers do) nothing until the response is over."""
@@ -41,7 +41,7 @@ async def test_a_256_mib_stream_is_compressed_in_flat_memory() -> None:
         await finished.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Mapping[str, Any]) -> None:
         if message["type"] == "http.response.body":
             data = message.get("body", b"")
             received["compressed"] += len(data)

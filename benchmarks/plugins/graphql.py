@@ -26,7 +26,7 @@ Targets (issue 15): a repeated small query at most 1/10 of Ariadne's and of Stra
 per request (also reported against Strawberry with its caches: must still be faster); a
 first-seen query no slower than either peer; memory flat over 5x the LRU's size in distinct
 queries (peak RSS growth under 20 MiB, measured first, in this process, before any timing).
-Subscription events per second are reported by the subscriptions section (see `SUBSCRIPTIONS`).
+Subscription events per second: ``benchmarks.plugins.graphql_subscriptions``.
 It exits 0 whatever it finds, unless ``--strict``.
 """
 
@@ -308,13 +308,6 @@ async def memory(distinct: int) -> tuple[float, int]:
     return max(0, peak - before) / 1024, state.engine.cached
 
 
-# -- subscriptions -------------------------------------------------------------------------------
-
-SUBSCRIPTIONS: Final[list[Callable[[bool], str]]] = []
-"""Further report sections (subscription events per second over WebSocket and SSE against
-Ariadne): each takes `quick` and returns its lines, printed after the request cases."""
-
-
 # -- report --------------------------------------------------------------------------------------
 
 
@@ -387,8 +380,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases = asyncio.run(run(rounds, batch, first_batch, args.progress))
     text, missed = report(cases, rss_growth, cached, distinct)
     print(text, flush=True)
-    for section in SUBSCRIPTIONS:
-        print(section(args.quick), flush=True)
     return 1 if args.strict and missed else 0
 
 

@@ -685,3 +685,19 @@ async def test_a_request_with_an_empty_body_still_gets_its_one_message() -> None
     async with TestClient(app) as client:
         response = await client.post("/read", content=b"")
         assert response.text == "0 bytes"
+
+
+def test_without_chromium_a_browser_test_skips_or_in_ci_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    from bareasgi.testing import chromium_or_skip
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium not installed"):
+        chromium_or_skip()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set and chromium not installed"):
+        chromium_or_skip()

@@ -12,34 +12,22 @@ downloaded). Without Chromium the test is skipped, unless `CI` is set, where it 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
 
-from bareasgi.testing import HypercornServer, parse_http_response, raw_http, run_hypercorn
+from bareasgi.testing import (
+    HypercornServer,
+    chromium_or_skip,
+    headless_chromium,
+    parse_http_response,
+    raw_http,
+    run_hypercorn,
+)
 
 TESTS_DIR: Final = Path(__file__).resolve().parent
-CHROMEDRIVER: Final = Path("/usr/bin/chromedriver")
-APT_LINE: Final = "apt-get install -y --no-install-recommends chromium chromium-driver"
-TIMEOUT: Final = 30
-CHROMIUM_FLAGS: Final = (
-    "--headless=new",
-    "--no-sandbox",  # Chromium refuses to run as root with its sandbox
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-default-apps",
-    "--no-default-browser-check",
-)
 
 # Runs in the page; reports each case as "<status> <body>" or "blocked: <error>".
 CASES_SCRIPT: Final = """
@@ -81,59 +69,11 @@ fetch(api + '/simple').then(
 """
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _browser_or_skip() -> str:
-    chromium = shutil.which("chromium")
-    missing = [
-        what
-        for what, present in (("chromium", chromium), ("chromedriver", CHROMEDRIVER.is_file()))
-        if not present
-    ]
-    if missing:
-        message = f"{' and '.join(missing)} not installed: as root, {APT_LINE}"
-        if _in_ci():
-            pytest.fail(f"CI is set and {message}")
-        pytest.skip(message)
-    assert chromium is not None
-    return chromium
-
-
 @pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    chromium = _browser_or_skip()
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.common.selenium_manager import SeleniumManager
-    except ImportError as error:  # the package's `test` extra brings it
-        if _in_ci():
-            pytest.fail(f"CI is set and selenium is missing: {error}")
-        pytest.skip(f"selenium is not installed: {error}")
-
-    def offline(*args: object, **kwargs: object) -> None:
-        raise AssertionError("Selenium Manager was asked for a driver: it must not go online")
-
-    # A driver path in the Service keeps Selenium Manager out; make sure it stays out.
-    monkeypatch.setattr(SeleniumManager, "binary_paths", offline)
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    service = Service(
-        executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "chromedriver.log")
-    )
-    driver = webdriver.Chrome(service=service, options=options)
-    try:
-        driver.set_page_load_timeout(TIMEOUT)
-        driver.set_script_timeout(TIMEOUT)
+def browser(tmp_path: Path) -> Iterator[Any]:
+    chromium_or_skip()
+    with headless_chromium(tmp_path) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -181,13 +121,3 @@ def test_the_browser_agrees(browser: Any, origins: tuple[HypercornServer, Hyperc
     assert seen["reached"].count("PUT /things") == 1
     assert "DELETE /things" not in seen["reached"]
     assert seen["reached"].count("GET /simple") == 2  # the other origin's arrives, unread
-
-
-def test_without_chromium_it_skips_or_in_ci_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="chromium not installed"):
-        _browser_or_skip()
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI is set and chromium not installed"):
-        _browser_or_skip()

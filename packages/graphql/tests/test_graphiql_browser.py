@@ -12,36 +12,22 @@ only; without Chromium it is skipped, unless `CI` is set, where it fails.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from node_helpers import in_ci, skip_unless_one_python
+from node_helpers import skip_unless_one_python
 
-from bareasgi.testing import HypercornServer, run_hypercorn
+from bareasgi.testing import (
+    OFFLINE_FLAG,
+    HypercornServer,
+    chromium_or_skip,
+    headless_chromium,
+    run_hypercorn,
+)
 
 TESTS_DIR: Final = Path(__file__).resolve().parent
-CHROMEDRIVER: Final = Path("/usr/bin/chromedriver")
-APT_LINE: Final = "apt-get install -y --no-install-recommends chromium chromium-driver"
-TIMEOUT: Final = 30
-CHROMIUM_FLAGS: Final = (
-    "--headless=new",
-    "--no-sandbox",  # Chromium refuses to run as root with its sandbox
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-default-apps",
-    "--no-default-browser-check",
-    # Offline: no host name resolves, only the loopback address does.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-)
 
 # Runs in the page: put `query` in GraphiQL's editor, run it, and wait until the response
 # pane shows `expected` (or time out).
@@ -81,56 +67,13 @@ function editor(selector) {
 """
 
 
-def _browser_or_skip() -> str:
-    skip_unless_one_python()
-    chromium = shutil.which("chromium")
-    missing = [
-        what
-        for what, present in (("chromium", chromium), ("chromedriver", CHROMEDRIVER.is_file()))
-        if not present
-    ]
-    if missing:
-        message = f"{' and '.join(missing)} not installed: as root, {APT_LINE}"
-        if in_ci():
-            pytest.fail(f"CI is set and {message}")
-        pytest.skip(message)
-    assert chromium is not None
-    return chromium
-
-
 @pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    chromium = _browser_or_skip()
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.common.selenium_manager import SeleniumManager
-    except ImportError as error:  # the package's `test` extra brings it
-        if in_ci():
-            pytest.fail(f"CI is set and selenium is missing: {error}")
-        pytest.skip(f"selenium is not installed: {error}")
-
-    def offline(*args: object, **kwargs: object) -> None:
-        raise AssertionError("Selenium Manager was asked for a driver: it must not go online")
-
-    monkeypatch.setattr(SeleniumManager, "binary_paths", offline)
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    service = Service(
-        executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "chromedriver.log")
-    )
-    driver = webdriver.Chrome(service=service, options=options)
-    try:
-        driver.set_page_load_timeout(TIMEOUT)
-        driver.set_script_timeout(TIMEOUT)
+def browser(tmp_path: Path) -> Iterator[Any]:
+    skip_unless_one_python()
+    chromium_or_skip()
+    logs = {"goog:loggingPrefs": {"performance": "ALL", "browser": "ALL"}}
+    with headless_chromium(tmp_path, flags=(OFFLINE_FLAG,), capabilities=logs) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -183,14 +126,3 @@ def test_graphiql_offline_query_and_subscription(browser: Any, server: Hypercorn
     assert leaving == []
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
-
-
-def test_without_chromium_it_skips_or_in_ci_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    skip_unless_one_python()
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="chromium not installed"):
-        _browser_or_skip()
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI is set and chromium not installed"):
-        _browser_or_skip()

@@ -13,6 +13,16 @@ from __future__ import annotations
 
 from httpx_ws import WebSocketDisconnect, WebSocketUpgradeError
 
+from ._browser import (
+    APT_LINE,
+    CHROMEDRIVER,
+    CHROMIUM_FLAGS,
+    OFFLINE_FLAG,
+    BrowserUnavailable,
+    chromium_or_skip,
+    headless_chromium,
+    in_ci,
+)
 from ._client import LifespanShutdownFailed, LifespanStartupFailed, TestClient
 from ._common import ASGIProtocolError, ClientDisconnectedError
 from ._http import PUSHES_KEY, TRAILERS_KEY, StreamingASGITransport
@@ -31,9 +41,14 @@ from ._server import (
 from ._websocket import WebSocketSession, WebSocketStream
 
 __all__ = [
+    "APT_LINE",
+    "CHROMEDRIVER",
+    "CHROMIUM_FLAGS",
+    "OFFLINE_FLAG",
     "PUSHES_KEY",
     "TRAILERS_KEY",
     "ASGIProtocolError",
+    "BrowserUnavailable",
     "ClientDisconnectedError",
     "HypercornServer",
     "LifespanShutdownFailed",
@@ -47,6 +62,9 @@ __all__ = [
     "WebSocketSession",
     "WebSocketStream",
     "WebSocketUpgradeError",
+    "chromium_or_skip",
+    "headless_chromium",
+    "in_ci",
     "parse_http_response",
     "parse_http_responses",
     "raw_http",

@@ -357,3 +357,51 @@ async def test_a_body_that_only_yields_to_the_loop_is_stopped_too() -> None:
     server = GoneAfter(after=3)
     await asyncio.wait_for(app(scope_for("/"), server.receive, server.send), 30)
     assert closed == ["closed"]
+
+
+async def test_one_turn_starts_the_watchers_of_every_stream_waiting_for_it() -> None:
+    """Streams that reach the loop's turn together share one callback: each gets its own
+    watcher, each stops when its own client leaves, and nothing waits for a turn afterwards."""
+    from bareasgi._http import _NEXT_TURN
+
+    closed: list[int] = []
+    released = asyncio.Event()
+
+    def blocked_body(n: int) -> AsyncIterator[bytes]:
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                yield b"first"
+                await released.wait()  # blocks: the loop turns, the watchers start
+                yield b"never sent"
+            finally:
+                closed.append(n)
+
+        return body()
+
+    servers = [GoneAfter(after=10**9) for _ in range(3)]
+    before = len(asyncio.all_tasks())
+    calls = [
+        asyncio.create_task(
+            _stream(
+                scope_for("/"),
+                RequestBody(scope_for("/"), server.receive, 1024),
+                server.send,
+                200,
+                [],
+                blocked_body(n),
+                None,
+            )
+        )
+        for n, server in enumerate(servers)
+    ]
+    while sum(server.body_messages for server in servers) < 3:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == before + 6  # three streams, three watchers
+    for server in servers:
+        server.gone.set()
+    await asyncio.wait_for(asyncio.gather(*calls), 30)
+    await asyncio.sleep(0)
+    assert sorted(closed) == [0, 1, 2]
+    assert len(asyncio.all_tasks()) == before
+    assert asyncio.get_running_loop() not in _NEXT_TURN

@@ -72,7 +72,7 @@ class RequestBody:
     raises `ClientDisconnected`. A second `async for` goes on where the first stopped (and
     finds nothing once the body was read to its end, or failed).
 
-    Made for every request, and most handlers never read it: `__init__` sets five slots and
+    Made for every request, and most handlers never read it: `__init__` sets six slots and
     nothing else (the limit, when not given, is found when first needed); the watcher's state
     is made when first needed. (`__anext__` costs less per chunk than an async generator's
     step.)

@@ -17,7 +17,17 @@ from typing import Any
 import httpx
 import pytest
 
-from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, text_writer
+from bareasgi import (
+    Application,
+    Content,
+    HttpResponse,
+    Info,
+    Matches,
+    Scope,
+    bytes_writer,
+    final_status,
+    text_writer,
+)
 from bareasgi.types import Message
 
 TEXT = (b"content-type", b"text/plain")
@@ -372,8 +382,6 @@ async def test_a_wrong_content_length_for_a_whole_body_is_a_500_naming_the_handl
 async def test_content_length_rule(
     status: int, headers: list[tuple[bytes, bytes]], body: bytes | None, method: str, answered: int
 ) -> None:
-    from bareasgi import final_status
-
     app = Application()
 
     async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
@@ -388,8 +396,6 @@ async def test_content_length_rule(
 
 
 async def test_a_chunked_writer_with_a_wrong_content_length_is_refused() -> None:
-    from bareasgi import bytes_writer
-
     app = Application()
 
     async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:

@@ -16,13 +16,12 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, Final, cast, final
 
 from bareasgi import (
-    APP_KEY,
-    ROUTE_KEY,
     BindableMiddleware,
     BytesBody,
     ChunkedBody,
     HttpError,
     bindable,
+    body_limit,
 )
 from bareasgi.headers import preferred
 from bareasgi.types import Content, Header, Headers, HttpHandler, HttpResponse, Info, Matches, Scope
@@ -502,15 +501,6 @@ def _decode_request(scope: Scope, content: Content, encoded: bytes) -> tuple[Sco
     return {**scope, "headers": headers}, decoded
 
 
-def body_limit(scope: Scope) -> int:
-    """The request body limit for `scope`: its route's `max_body_size`, else the app's."""
-    route = scope.get(ROUTE_KEY)
-    limit = getattr(route, "max_body_size", None)
-    if limit is None:
-        limit = getattr(scope.get(APP_KEY), "max_body_size", None)
-    return limit if type(limit) is int else 10 * 1024 * 1024
-
-
 @final
 class DecodedBody:
     """A gzip request body decoded as it is read, in pieces of at most `DECODE_CHUNK` bytes.
@@ -614,4 +604,4 @@ class DecodedBody:
         await _close(self._content)
 
 
-__all__ = ["CompressedStream", "Compression", "DecodedBody", "body_limit"]
+__all__ = ["CompressedStream", "Compression", "DecodedBody"]

@@ -4,7 +4,6 @@ and middleware composed through `bind_handler`, answering an `HttpError` as core
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ import bareasgi_cors
 import bareasgi_cors.plugin
 from bareasgi import (
     Application,
-    BindableMiddleware,
     Content,
     EnabledPlugin,
     HttpError,
@@ -27,20 +25,28 @@ from bareasgi import (
     Scope,
     hookimpl,
 )
-from bareasgi.testing import TestClient
+from bareasgi.testing import (
+    TestClient,
+    assert_accessor_refuses_without_plugin,
+    assert_bindable_middleware,
+    assert_plugin_exports,
+    assert_state_from_app_and_scope,
+    spy_bind_handler,
+)
 from bareasgi_cors import PLUGIN_NAME, CorsOptions, CorsPolicy, add_cors_middleware, cors_state
 
 OPTIONS: dict[str, Any] = {"allow_origins": [GOOD], "guard_websockets": True}
 
 
 def test_the_name_constant_is_the_plugin_modules_name() -> None:
-    assert PLUGIN_NAME == "cors"
-    assert bareasgi_cors.plugin.name == PLUGIN_NAME
-    assert bareasgi_cors.CorsOptions is CorsOptions  # the options class is exported
-    assert {"PLUGIN_NAME", "CorsOptions", "cors_state", "add_cors_middleware"} <= set(
-        bareasgi_cors.__all__
+    assert_plugin_exports(
+        bareasgi_cors,
+        "cors",
+        options=CorsOptions,
+        accessor="cors_state",
+        enable="add_cors_middleware",
+        removed=("cors_policy",),  # the old accessor is gone
     )
-    assert not hasattr(bareasgi_cors, "cors_policy")  # the old accessor is gone
 
 
 def _enable(way: str, app: Application) -> None:
@@ -57,40 +63,15 @@ async def test_cors_state_from_the_app_and_from_a_handlers_scope(way: str) -> No
     else:
         app = Application()
         _enable("plugin" if way == "by-code" else "add", app)
-    seen: list[CorsPolicy] = []
-
-    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
-        seen.append(cors_state(scope))
-        return 204
-
-    app.http_router.add({"GET"}, "/", handler)
-    policy = cors_state(app)
-    assert isinstance(policy, CorsPolicy)
-    assert policy is app.plugins[PLUGIN_NAME].state
+    policy = await assert_state_from_app_and_scope(
+        app, PLUGIN_NAME, cors_state, CorsPolicy, headers={"origin": GOOD}
+    )
     assert policy.options.allow_origins == (GOOD,)
-    async with TestClient(app) as client:
-        assert (await client.get("/", headers={"origin": GOOD})).status_code == 204
-    assert seen == [policy]
 
 
 async def test_cors_state_without_the_plugin_raises_plugin_not_enabled() -> None:
-    app = Application()
-    raised: list[BaseException] = []
-
-    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
-        try:
-            cors_state(scope)
-        except PluginNotEnabledError as error:
-            raised.append(error)
-        return 204
-
-    app.http_router.add({"GET"}, "/", handler)
-    with pytest.raises(PluginNotEnabledError, match="'cors' plugin is not enabled"):
-        cors_state(app)
-    async with TestClient(app) as client:
-        assert (await client.get("/")).status_code == 204
-    assert len(raised) == 1
-    assert "'cors' plugin is not enabled" in str(raised[0])
+    raised = await assert_accessor_refuses_without_plugin("cors", cors_state)
+    assert "'cors' plugin is not enabled" in str(raised)
     with pytest.raises(PluginNotEnabledError, match="no bareASGI application"):
         cors_state({"type": "http", "headers": []})
 
@@ -182,10 +163,8 @@ async def test_the_same_clean_up_either_way() -> None:
 def test_the_middleware_is_bindable_and_answers_http_errors_itself() -> None:
     policy = CorsPolicy(CorsOptions(allow_origins=(GOOD,)))
     middleware = policy.middleware
-    assert isinstance(middleware, BindableMiddleware)
-    assert middleware.catches_http_error is True
+    assert_bindable_middleware(middleware)
     assert not hasattr(middleware, "__wrapped__")
-    assert "bind_handler" not in getattr(middleware, "__dict__", {})  # no attribute stuck on
 
 
 async def test_core_composes_the_middleware_through_bind_handler(
@@ -193,19 +172,7 @@ async def test_core_composes_the_middleware_through_bind_handler(
 ) -> None:
     app = Application()
     policy = add_cors_middleware(app, allow_origins=[GOOD])
-    middleware: Any = policy.middleware
-    bind: Callable[[HttpHandler], HttpHandler] = middleware.bind_handler
-    bound: list[HttpHandler] = []
-
-    def spy(handler: HttpHandler) -> HttpHandler:
-        bound.append(handler)
-        return bind(handler)
-
-    async def called_plain(*args: Any) -> HttpResponse:
-        raise AssertionError("the middleware was called as plain middleware")
-
-    middleware.bind_handler = spy
-    monkeypatch.setattr(type(middleware), "__call__", called_plain)
+    bound = spy_bind_handler(policy.middleware, monkeypatch)
 
     async def teapot(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
         raise HttpError(418, b"teapot")

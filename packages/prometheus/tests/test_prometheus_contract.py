@@ -5,7 +5,7 @@ clean-up), bindable middleware, and the counting fast path agreeing with core's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ import bareasgi_prometheus._metrics as metrics_module
 import bareasgi_prometheus.plugin
 from bareasgi import (
     Application,
-    BindableMiddleware,
     BytesBody,
     Content,
     EnabledPlugin,
@@ -37,7 +36,14 @@ from bareasgi import (
     hookimpl,
     text_writer,
 )
-from bareasgi.testing import TestClient
+from bareasgi.testing import (
+    TestClient,
+    assert_accessor_refuses_without_plugin,
+    assert_bindable_middleware,
+    assert_plugin_exports,
+    assert_state_from_app_and_scope,
+    spy_bind_handler,
+)
 from bareasgi_prometheus import (
     PLUGIN_NAME,
     PrometheusMetrics,
@@ -57,13 +63,14 @@ async def hello(scope: Scope, info: Info, matches: Matches, content: Content) ->
 
 
 def test_the_name_constant_is_the_plugin_modules_name() -> None:
-    assert PLUGIN_NAME == "prometheus"
-    assert bareasgi_prometheus.plugin.name == PLUGIN_NAME
-    assert bareasgi_prometheus.PrometheusOptions is PrometheusOptions
-    assert {"PLUGIN_NAME", "PrometheusOptions", "prometheus_state", "add_prometheus"} <= set(
-        bareasgi_prometheus.__all__
+    assert_plugin_exports(
+        bareasgi_prometheus,
+        "prometheus",
+        options=PrometheusOptions,
+        accessor="prometheus_state",
+        enable="add_prometheus",
+        removed=("metrics_for",),  # the old accessor is gone
     )
-    assert not hasattr(bareasgi_prometheus, "metrics_for")  # the old accessor is gone
 
 
 @pytest.mark.parametrize("way", ["by-name", "by-code", "add"])
@@ -77,39 +84,14 @@ async def test_prometheus_state_from_the_app_and_from_a_handlers_scope(way: str)
             app.plugins.enable(bareasgi_prometheus.plugin, options)
         else:
             add_prometheus(app, multiprocess=False, prefix="state")
-    seen: list[PrometheusMetrics] = []
-
-    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
-        seen.append(prometheus_state(scope))
-        return 204
-
-    app.http_router.add({"GET"}, "/", handler)
-    metrics = prometheus_state(app)
-    assert isinstance(metrics, PrometheusMetrics)
-    assert metrics is app.plugins[PLUGIN_NAME].state
+    metrics = await assert_state_from_app_and_scope(
+        app, PLUGIN_NAME, prometheus_state, PrometheusMetrics
+    )
     assert metrics.options.prefix == "state"
-    async with TestClient(app) as client:
-        assert (await client.get("/")).status_code == 204
-    assert seen == [metrics]
 
 
 async def test_prometheus_state_without_the_plugin_raises_plugin_not_enabled() -> None:
-    app = Application()
-    raised: list[BaseException] = []
-
-    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
-        try:
-            prometheus_state(scope)
-        except PluginNotEnabledError as error:
-            raised.append(error)
-        return 204
-
-    app.http_router.add({"GET"}, "/", handler)
-    with pytest.raises(PluginNotEnabledError, match="'prometheus' plugin is not enabled"):
-        prometheus_state(app)
-    async with TestClient(app) as client:
-        assert (await client.get("/")).status_code == 204
-    assert len(raised) == 1
+    await assert_accessor_refuses_without_plugin("prometheus", prometheus_state)
     with pytest.raises(PluginNotEnabledError, match="no bareASGI application"):
         prometheus_state({"type": "http"})
 
@@ -242,9 +224,7 @@ def test_the_registry_is_an_option_of_the_plugin_too() -> None:
 
 def test_the_middleware_is_bindable_and_answers_http_errors_itself() -> None:
     middleware = PrometheusMetrics(PrometheusOptions(multiprocess=False)).middleware
-    assert isinstance(middleware, BindableMiddleware)
-    assert middleware.catches_http_error is True
-    assert "bind_handler" not in getattr(middleware, "__dict__", {})  # no attribute stuck on
+    assert_bindable_middleware(middleware)
 
 
 async def test_core_composes_the_middleware_through_bind_handler(
@@ -252,19 +232,7 @@ async def test_core_composes_the_middleware_through_bind_handler(
 ) -> None:
     app = Application()
     metrics = add_prometheus(app, multiprocess=False)
-    middleware: Any = metrics.middleware
-    bind: Callable[[HttpHandler], HttpHandler] = middleware.bind_handler
-    bound: list[HttpHandler] = []
-
-    def spy(handler: HttpHandler) -> HttpHandler:
-        bound.append(handler)
-        return bind(handler)
-
-    async def called_plain(*args: Any) -> HttpResponse:
-        raise AssertionError("the middleware was called as plain middleware")
-
-    middleware.bind_handler = spy
-    monkeypatch.setattr(type(middleware), "__call__", called_plain)
+    bound = spy_bind_handler(metrics.middleware, monkeypatch)
 
     async def teapot(scope: Scope, info: Info, matches: Matches, content: Content) -> Any:
         raise HttpError(418, b"teapot")

@@ -5,6 +5,9 @@
 - `StreamingASGITransport`: the httpx transport under it, usable on its own.
 - `run_hypercorn`, `raw_http`, `parse_http_response`: wire tests against a real server;
   `run_uvicorn` and `run_granian` run the same way under uvicorn and granian.
+- `assert_plugin_exports`, `assert_state_from_app_and_scope`,
+  `assert_accessor_refuses_without_plugin`, `assert_bindable_middleware`, `spy_bind_handler`:
+  the plugin package shape, checked by each plugin's contract tests.
 
 Needs the `testing` extra: `pip install -e 'packages/core[testing]'`.
 """
@@ -26,6 +29,13 @@ from ._browser import (
 from ._client import LifespanShutdownFailed, LifespanStartupFailed, TestClient
 from ._common import ASGIProtocolError, ClientDisconnectedError
 from ._http import PUSHES_KEY, TRAILERS_KEY, StreamingASGITransport
+from ._plugin import (
+    assert_accessor_refuses_without_plugin,
+    assert_bindable_middleware,
+    assert_plugin_exports,
+    assert_state_from_app_and_scope,
+    spy_bind_handler,
+)
 from ._server import (
     HypercornServer,
     RawHttpTimeout,
@@ -62,6 +72,10 @@ __all__ = [
     "WebSocketSession",
     "WebSocketStream",
     "WebSocketUpgradeError",
+    "assert_accessor_refuses_without_plugin",
+    "assert_bindable_middleware",
+    "assert_plugin_exports",
+    "assert_state_from_app_and_scope",
     "chromium_or_skip",
     "headless_chromium",
     "in_ci",
@@ -71,4 +85,5 @@ __all__ = [
     "run_granian",
     "run_hypercorn",
     "run_uvicorn",
+    "spy_bind_handler",
 ]

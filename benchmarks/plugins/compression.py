@@ -29,7 +29,6 @@ within 1.05x of ``json-no-ask``; ``stream-gzip`` within 1.2x of ``zlib-floor``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gzip
 import json
@@ -50,6 +49,7 @@ from benchmarks.driver import (
     run_batch,
     verify,
 )
+from benchmarks.plugins._common import added, parser, ratio_target, rounds_and_batch
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import Request
 
@@ -277,22 +277,6 @@ async def _timed(case: Case, app: ASGIApp, state: dict[str, Any], batch: int) ->
     case.samples.append(elapsed / batch / 1000)
 
 
-def paired(case: Case, base: Case) -> float | None:
-    """The median over rounds of ``case``'s time over ``base``'s in the same round."""
-    if case.median is None or base.median is None:
-        return None
-    pairs = zip(case.samples, base.samples, strict=False)
-    return statistics.median(measured / baseline for measured, baseline in pairs)
-
-
-def added(case: Case, base: Case) -> float | None:
-    """The median over rounds of ``case``'s time minus ``base``'s in the same round (µs)."""
-    if case.median is None or base.median is None:
-        return None
-    pairs = zip(case.samples, base.samples, strict=False)
-    return statistics.median(measured - baseline for measured, baseline in pairs)
-
-
 def report(all_cases: Sequence[Case]) -> tuple[str, bool]:
     by_key = {case.key: case for case in all_cases}
     lines = [
@@ -325,26 +309,15 @@ def report(all_cases: Sequence[Case]) -> tuple[str, bool]:
         ("enabled-no-ask", "json-no-ask", 1.05),
         ("stream-gzip", "zlib-floor", 1.2),
     ):
-        ratio = paired(by_key[key], by_key[base])
-        if ratio is None:
-            lines.append(f"  {key} / {base} <= {limit}x: NOT RUN")
-            missed = True
-            continue
-        verdict = "MET" if ratio <= limit else "MISSED"
-        missed = missed or verdict == "MISSED"
-        lines.append(f"  {key} / {base} = {ratio:.3f}x (target <= {limit}x): {verdict}")
+        line, met = ratio_target(by_key[key], by_key[base], key, base, limit)
+        missed = missed or not met
+        lines.append(line)
     return "\n".join(lines), missed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.plugins.compression")
-    parser.add_argument("--rounds", type=int, default=41, help="timed rounds per case (41)")
-    parser.add_argument("--batch", type=int, default=2000, help="requests per batch (2000)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 500 requests")
-    parser.add_argument("--progress", action="store_true", help="print each round to stderr")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args(argv)
-    rounds, batch = (3, 500) if args.quick else (args.rounds, args.batch)
+    args = parser("python -m benchmarks.plugins.compression").parse_args(argv)
+    rounds, batch = rounds_and_batch(args)
     text, missed = report(asyncio.run(run(rounds, batch, args.progress)))
     print(text, flush=True)
     return 1 if args.strict and missed else 0

@@ -32,7 +32,6 @@ Targets (issue 16): ``urlencoded`` and ``multipart`` faster than Starlette's (ra
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
@@ -58,6 +57,7 @@ from bareasgi import (
 )
 from benchmarks.apps import bareasgi_app, raw
 from benchmarks.driver import MIB, ASGIApp, Exchange, Lifespan, Message, make_scope
+from benchmarks.plugins._common import paired, parser, rounds_and_batch
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import (
     CHUNK_SIZE,
@@ -452,13 +452,6 @@ async def run(
     return all_cases, memory_results
 
 
-def paired(case: Case, base: Case) -> float | None:
-    if case.median is None or base.median is None:
-        return None
-    pairs = zip(case.samples, base.samples, strict=False)
-    return statistics.median(measured / baseline for measured, baseline in pairs)
-
-
 def report(all_cases: Sequence[Case], memory: Mapping[str, Any]) -> tuple[str, bool]:
     by_key = {case.key: case for case in all_cases}
     lines = [
@@ -508,15 +501,10 @@ def report(all_cases: Sequence[Case], memory: Mapping[str, Any]) -> tuple[str, b
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.plugins.helpers")
-    parser.add_argument("--rounds", type=int, default=41, help="timed rounds per case (41)")
-    parser.add_argument("--batch", type=int, default=2000, help="requests per batch (2000)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 500 requests")
-    parser.add_argument("--no-memory", action="store_true", help="skip the 256 MiB upload")
-    parser.add_argument("--progress", action="store_true", help="print each round to stderr")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args(argv)
-    rounds, batch = (3, 500) if args.quick else (args.rounds, args.batch)
+    command = parser("python -m benchmarks.plugins.helpers")
+    command.add_argument("--no-memory", action="store_true", help="skip the 256 MiB upload")
+    args = command.parse_args(argv)
+    rounds, batch = rounds_and_batch(args)
     all_cases, memory = asyncio.run(run(rounds, batch, args.progress, not args.no_memory))
     text, missed = report(all_cases, memory)
     print(text, flush=True)

@@ -1,0 +1,67 @@
+"""What the plugin benchmarks that time cases round by round share: the paired comparisons of
+two cases, a ratio target's line, and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from typing import Protocol
+
+
+class Sampled(Protocol):
+    """A benchmark case: its µs per request, one sample per round, and its median (None when
+    it did not run or gave a wrong answer)."""
+
+    samples: list[float]
+
+    @property
+    def median(self) -> float | None: ...
+
+
+def paired(case: Sampled, base: Sampled) -> float | None:
+    """The median over rounds of ``case``'s time over ``base``'s in the same round.
+
+    As the harness's ``paired_ratio``: the cases of a round run back to back, so a ratio taken
+    within each round cancels the machine's slow phases, and the median discards the rest.
+    """
+    if case.median is None or base.median is None:
+        return None
+    pairs = zip(case.samples, base.samples, strict=False)
+    return statistics.median(measured / baseline for measured, baseline in pairs)
+
+
+def added(case: Sampled, base: Sampled) -> float | None:
+    """The median over rounds of ``case``'s time minus ``base``'s in the same round (µs)."""
+    if case.median is None or base.median is None:
+        return None
+    pairs = zip(case.samples, base.samples, strict=False)
+    return statistics.median(measured - baseline for measured, baseline in pairs)
+
+
+def ratio_target(
+    case: Sampled, base: Sampled, key: str, base_key: str, limit: float
+) -> tuple[str, bool]:
+    """The report line of the target ``key / base_key <= limit`` (MET, MISSED or NOT RUN), and
+    whether it was met."""
+    ratio = paired(case, base)
+    if ratio is None:
+        return f"  {key} / {base_key} <= {limit}x: NOT RUN", False
+    met = ratio <= limit
+    verdict = "MET" if met else "MISSED"
+    return f"  {key} / {base_key} = {ratio:.3f}x (target <= {limit}x): {verdict}", met
+
+
+def parser(prog: str) -> argparse.ArgumentParser:
+    """The command line every such benchmark takes (a module adds its own options)."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--rounds", type=int, default=41, help="timed rounds per case (41)")
+    parser.add_argument("--batch", type=int, default=2000, help="requests per batch (2000)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 500 requests")
+    parser.add_argument("--progress", action="store_true", help="print each round to stderr")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return parser
+
+
+def rounds_and_batch(args: argparse.Namespace) -> tuple[int, int]:
+    """The rounds and batch size asked for: `--quick` is 3 rounds of 500 requests."""
+    return (3, 500) if args.quick else (args.rounds, args.batch)

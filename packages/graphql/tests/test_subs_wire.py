@@ -141,27 +141,38 @@ def test_a_source_that_never_awaits_stops_when_its_websocket_client_vanishes() -
         _wait_for(lambda: _query(base, "{ appTasks }")["appTasks"] == 0)
 
 
+@contextlib.contextmanager
+def _sse_subscription(host: str, port: int, query: str, until: bytes) -> Iterator[bytes]:
+    """A subscription POSTed for an event stream; yields what came until `until` was seen,
+    then vanishes (a TCP reset: no end of stream)."""
+    body = json.dumps({"query": query}).encode()
+    sock = socket.create_connection((host, port), timeout=10)
+    try:
+        sock.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\naccept: text/event-stream\r\n"
+            b"content-type: application/json\r\ncontent-length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        head = b""
+        while until not in head:
+            data = sock.recv(4096)
+            assert data
+            head += data
+        yield head
+    finally:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+        sock.close()
+
+
 def test_a_source_that_never_awaits_stops_when_its_sse_client_vanishes() -> None:
     with run_hypercorn("subs_wire_app:app", cwd=HERE) as server:
         base = server.base_url
-        body = json.dumps({"query": "subscription { spinning }"}).encode()
-        sock = socket.create_connection((server.host, server.port), timeout=10)
-        try:
-            sock.sendall(
-                b"POST /graphql HTTP/1.1\r\nHost: x\r\naccept: text/event-stream\r\n"
-                b"content-type: application/json\r\ncontent-length: "
-                + str(len(body)).encode()
-                + b"\r\n\r\n"
-                + body
-            )
-            head = b""
-            while b'"spinning":1}' not in head:
-                data = sock.recv(4096)
-                assert data
-                head += data
-        finally:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
-            sock.close()
+        with _sse_subscription(
+            server.host, server.port, "subscription { spinning }", b'"spinning":1}'
+        ):
+            pass
         _wait_for(lambda: _query(base, "{ openSources }")["openSources"] == 0)
         _wait_for(lambda: _query(base, "{ appTasks }")["appTasks"] == 0)
 
@@ -170,26 +181,11 @@ def test_an_sse_client_vanishing_mid_subscription_leaves_nothing_behind() -> Non
     with run_hypercorn("subs_wire_app:app", cwd=HERE) as server:
         base = server.base_url
         assert _query(base, "{ appTasks }")["appTasks"] == 0
-        body = json.dumps({"query": "subscription { forever }"}).encode()
-        sock = socket.create_connection((server.host, server.port), timeout=10)
-        try:
-            sock.sendall(
-                b"POST /graphql HTTP/1.1\r\nHost: x\r\naccept: text/event-stream\r\n"
-                b"content-type: application/json\r\ncontent-length: "
-                + str(len(body)).encode()
-                + b"\r\n\r\n"
-                + body
-            )
-            head = b""
-            while b":\n\n" not in head:
-                data = sock.recv(4096)
-                assert data
-                head += data
+        with _sse_subscription(
+            server.host, server.port, "subscription { forever }", b":\n\n"
+        ) as head:
             assert head.startswith(b"HTTP/1.1 200")
             _wait_for(lambda: _query(base, "{ openSources }")["openSources"] == 1)
-        finally:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
-            sock.close()
         _wait_for(lambda: _query(base, "{ openSources }")["openSources"] == 0)
         _wait_for(lambda: _query(base, "{ appTasks }")["appTasks"] == 0)
 

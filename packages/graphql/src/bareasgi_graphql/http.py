@@ -39,12 +39,12 @@ TEXT_EVENT_STREAM: Final = "text/event-stream"
 _GQL: Final = 1  # application/graphql-response+json
 _JSON: Final = 2  # application/json
 _HTML: Final = 3  # GraphiQL
-_STREAM: Final = 4  # a subscription transport (text/event-stream)
+STREAM: Final = 4  # a subscription transport (text/event-stream)
 _NONE: Final = 0  # nothing acceptable: 406
 
 _GQL_TYPE: Final = (b"content-type", b"application/graphql-response+json; charset=utf-8")
-_JSON_TYPE: Final = (b"content-type", b"application/json; charset=utf-8")
-_TEXT_TYPE: Final = (b"content-type", b"text/plain; charset=utf-8")
+JSON_TYPE: Final = (b"content-type", b"application/json; charset=utf-8")
+TEXT_TYPE: Final = (b"content-type", b"text/plain; charset=utf-8")
 _VARY: Final = (b"vary", b"accept")
 _ALLOW_POST: Final = (b"allow", b"POST")
 _ACCEPT_CACHE_MAX: Final = 256
@@ -67,7 +67,9 @@ class StreamTransport(Protocol):
         ...
 
 
-class _BadRequest(Exception):
+class BadRequest(Exception):
+    """A request that is not a well-formed GraphQL-over-HTTP request (answered 400)."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -116,18 +118,18 @@ class GraphQLHttp:
         if choice == _HTML:
             assert self.graphiql is not None
             return self.graphiql(scope)
-        if choice in (_NONE, _STREAM):
+        if choice in (_NONE, STREAM):
             return (
                 406,
-                [_TEXT_TYPE, _VARY],
+                [TEXT_TYPE, _VARY],
                 b"Not Acceptable: ask for application/graphql-response+json or application/json",
             )
-        media = _GQL_TYPE if choice == _GQL else _JSON_TYPE
+        media = _GQL_TYPE if choice == _GQL else JSON_TYPE
         if method == "POST":
             return await self._post(scope, content, content_type, choice, media)
         if method == "GET" or method == "HEAD":
             return await self._get(scope, choice, media)
-        return 405, [(b"allow", b"GET, HEAD, POST"), _TEXT_TYPE], b"Method Not Allowed"
+        return 405, [(b"allow", b"GET, HEAD, POST"), TEXT_TYPE], b"Method Not Allowed"
 
     # -- negotiation ----------------------------------------------------------------------
 
@@ -138,31 +140,11 @@ class GraphQLHttp:
         known_answers = self._accepts_html if html else self._accepts
         known = known_answers.get(accept)
         if known is None:
-            known = self._negotiate(accept, html)
+            known = negotiate(accept, html)
             if len(known_answers) >= _ACCEPT_CACHE_MAX:
                 known_answers.clear()
             known_answers[accept] = known
         return known
-
-    @staticmethod
-    def _negotiate(accept: str, html: bool) -> int:
-        # The highest q among what we serve; among equals, the client's first (RFC 9110 12.5.1).
-        best, best_q = _NONE, 0.0
-        for member in parse_weighted(accept):
-            value = member.value
-            if value == GRAPHQL_RESPONSE_JSON:
-                choice = _GQL
-            elif value in (APPLICATION_JSON, "application/*", "*/*"):
-                choice = _JSON
-            elif value == TEXT_HTML and html:
-                choice = _HTML
-            elif value == TEXT_EVENT_STREAM:
-                choice = _STREAM
-            else:
-                continue
-            if member.q > best_q:
-                best, best_q = choice, member.q
-        return best
 
     # -- requests -------------------------------------------------------------------------
 
@@ -174,67 +156,52 @@ class GraphQLHttp:
         choice: int,
         media: tuple[bytes, bytes],
     ) -> HttpResponse:
-        is_json = self._json_types.get(content_type) if content_type is not None else False
-        if is_json is None:
+        json_body = self._json_types.get(content_type) if content_type is not None else False
+        if json_body is None:
             assert content_type is not None
-            is_json = _is_json(content_type)
+            json_body = is_json(content_type)
             if len(self._json_types) >= _ACCEPT_CACHE_MAX:
                 self._json_types.clear()
-            self._json_types[content_type] = is_json
-        if not is_json:
-            return (
-                415,
-                [_TEXT_TYPE, (b"accept-post", b"application/json")],
-                b"Unsupported Media Type: send the request as application/json",
-            )
+            self._json_types[content_type] = json_body
+        if not json_body:
+            return unsupported_media_type()
         body = await bytes_reader(content)
         try:
             if not body:
-                raise _BadRequest("The request has no body: send a JSON object.")
+                raise BadRequest("The request has no body: send a JSON object.")
             try:
                 params = json.loads(body.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as error:
-                raise _BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
+                raise BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
             except RecursionError:
-                raise _BadRequest("The body's JSON is nested too deeply.") from None
+                raise BadRequest("The body's JSON is nested too deeply.") from None
             if isinstance(params, list):
-                raise _BadRequest("Batching is not supported: send one JSON object.")
+                raise BadRequest("Batching is not supported: send one JSON object.")
             if not isinstance(params, dict):
-                raise _BadRequest("The body must be a JSON object.")
+                raise BadRequest("The body must be a JSON object.")
             query = params.get("query")
             operation_name = params.get("operationName")
             variables = params.get("variables")
             extensions = params.get("extensions")
             document_id = params.get("documentId")
-            _check_types(query, operation_name, variables, extensions, document_id)
-        except _BadRequest as error:
-            return _bad_request(error.message)
+            check_types(query, operation_name, variables, extensions, document_id)
+        except BadRequest as error:
+            return bad_request(error.message)
         return await self._run(
             scope, query, operation_name, variables, extensions, document_id, choice, media, False
         )
 
     async def _get(self, scope: Scope, choice: int, media: tuple[bytes, bytes]) -> HttpResponse:
         try:
-            try:
-                pairs = parse_qsl(
-                    scope["query_string"].decode("latin-1"),
-                    keep_blank_values=True,
-                    encoding="utf-8",
-                    errors="strict",
-                )
-            except (UnicodeDecodeError, ValueError):
-                raise _BadRequest("The query string is not UTF-8 URL-encoded.") from None
-            params: dict[str, str] = {}
-            for name, value in pairs:
-                params.setdefault(name, value)
+            params = query_params(scope)
             query = params.get("query")
             operation_name = params.get("operationName") or None
             document_id = params.get("documentId") or None
-            variables = _json_param(params, "variables")
-            extensions = _json_param(params, "extensions")
-            _check_types(query, operation_name, variables, extensions, document_id)
-        except _BadRequest as error:
-            return _bad_request(error.message)
+            variables = json_param(params, "variables")
+            extensions = json_param(params, "extensions")
+            check_types(query, operation_name, variables, extensions, document_id)
+        except BadRequest as error:
+            return bad_request(error.message)
         return await self._run(
             scope, query, operation_name, variables, extensions, document_id, choice, media, True
         )
@@ -283,7 +250,55 @@ class GraphQLHttp:
         return _result(engine, result, prepared, choice, media, get)
 
 
-def _is_json(content_type: bytes) -> bool:
+def unsupported_media_type() -> HttpResponse:
+    """The 415 answer to a POST whose body is not application/json."""
+    return (
+        415,
+        [TEXT_TYPE, (b"accept-post", b"application/json")],
+        b"Unsupported Media Type: send the request as application/json",
+    )
+
+
+def negotiate(accept: str, html: bool) -> int:
+    """What to answer an `accept` with (`STREAM` for an event stream): the highest q among
+    what we serve; among equals, the client's first (RFC 9110 12.5.1)."""
+    best, best_q = _NONE, 0.0
+    for member in parse_weighted(accept):
+        value = member.value
+        if value == GRAPHQL_RESPONSE_JSON:
+            choice = _GQL
+        elif value in (APPLICATION_JSON, "application/*", "*/*"):
+            choice = _JSON
+        elif value == TEXT_HTML and html:
+            choice = _HTML
+        elif value == TEXT_EVENT_STREAM:
+            choice = STREAM
+        else:
+            continue
+        if member.q > best_q:
+            best, best_q = choice, member.q
+    return best
+
+
+def query_params(scope: Scope) -> dict[str, str]:
+    """The query string's parameters, the first of each name (BadRequest if not UTF-8)."""
+    try:
+        pairs = parse_qsl(
+            scope["query_string"].decode("latin-1"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("The query string is not UTF-8 URL-encoded.") from None
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        params.setdefault(name, value)
+    return params
+
+
+def is_json(content_type: bytes) -> bool:
+    """Whether a `content-type` is application/json in UTF-8."""
     media, _, parameters = content_type.partition(b";")
     if media.strip().lower() != b"application/json":
         return False
@@ -297,7 +312,7 @@ def _is_json(content_type: bytes) -> bool:
     return True
 
 
-def _check_types(
+def check_types(
     query: object,
     operation_name: object,
     variables: object,
@@ -305,37 +320,37 @@ def _check_types(
     document_id: object,
 ) -> None:
     if query is not None and not isinstance(query, str):
-        raise _BadRequest("The 'query' parameter must be a string.")
+        raise BadRequest("The 'query' parameter must be a string.")
     if (
         query is None
         and document_id is None
         and not (isinstance(extensions, dict) and "persistedQuery" in extensions)
     ):
-        raise _BadRequest("The 'query' parameter is missing.")
+        raise BadRequest("The 'query' parameter is missing.")
     if operation_name is not None and not isinstance(operation_name, str):
-        raise _BadRequest("The 'operationName' parameter must be a string.")
+        raise BadRequest("The 'operationName' parameter must be a string.")
     if variables is not None and not isinstance(variables, dict):
-        raise _BadRequest("The 'variables' parameter must be a map.")
+        raise BadRequest("The 'variables' parameter must be a map.")
     if extensions is not None and not isinstance(extensions, dict):
-        raise _BadRequest("The 'extensions' parameter must be a map.")
+        raise BadRequest("The 'extensions' parameter must be a map.")
     if document_id is not None and not isinstance(document_id, str):
-        raise _BadRequest("The 'documentId' parameter must be a string.")
+        raise BadRequest("The 'documentId' parameter must be a string.")
 
 
-def _json_param(params: Mapping[str, str], name: str) -> Any:
+def json_param(params: Mapping[str, str], name: str) -> Any:
     text = params.get(name)
     if not text:
         return None
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        raise _BadRequest(f"The {name!r} parameter is not JSON.") from None
+        raise BadRequest(f"The {name!r} parameter is not JSON.") from None
 
 
-def _bad_request(message: str) -> HttpResponse:
+def bad_request(message: str) -> HttpResponse:
     # Not a well-formed GraphQL-over-HTTP request: 400, never graphql-response+json.
     body = _ENCODE({"errors": [{"message": message}]}).encode()
-    return 400, [_JSON_TYPE], body
+    return 400, [JSON_TYPE], body
 
 
 def _errors(

@@ -28,7 +28,6 @@ import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, final
-from urllib.parse import parse_qsl
 
 from graphql import ExecutionResult, OperationType
 
@@ -37,19 +36,23 @@ from bareasgi.headers import parse_weighted
 
 from .engine import MASKED_MESSAGE, Context, ContextRefused, GraphQLEngine, Prepared
 from .http import (
-    _STREAM,
-    GraphQLHttp,
-    _bad_request,
-    _BadRequest,
-    _check_types,
-    _is_json,
-    _json_param,
+    JSON_TYPE,
+    STREAM,
+    TEXT_EVENT_STREAM,
+    TEXT_TYPE,
+    BadRequest,
+    bad_request,
+    check_types,
+    is_json,
+    json_param,
+    negotiate,
+    query_params,
+    unsupported_media_type,
 )
 
 LOGGER: Final = logging.getLogger("bareasgi_graphql")
 
 TOKEN_HEADER: Final = b"x-graphql-event-stream-token"
-TEXT_EVENT_STREAM: Final = "text/event-stream"
 DEFAULT_KEEP_ALIVE: Final = 12.0
 DEFAULT_RESERVATION_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RESERVATIONS: Final = 10_000
@@ -60,8 +63,6 @@ _STREAM_HEADERS: Final = (
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),  # proxies such as nginx: do not buffer the stream
 )
-_JSON_TYPE: Final = (b"content-type", b"application/json; charset=utf-8")
-_TEXT_TYPE: Final = (b"content-type", b"text/plain; charset=utf-8")
 _COMMENT: Final = b":\n\n"  # opens the stream at once, and keeps an idle one alive
 _COMPLETE: Final = b"event: complete\ndata: \n\n"  # an empty data field: EventSource fires
 _SUBSCRIPTION: Final = OperationType.SUBSCRIPTION
@@ -74,7 +75,7 @@ def _stream_headers() -> list[tuple[bytes, bytes]]:
 
 
 def _error_response(status: int, message: str, *extra: tuple[bytes, bytes]) -> HttpResponse:
-    return status, [_JSON_TYPE, *extra], _DUMPS({"errors": [{"message": message}]}).encode()
+    return status, [JSON_TYPE, *extra], _DUMPS({"errors": [{"message": message}]}).encode()
 
 
 def _accepts_event_stream(accept: str | None) -> bool:
@@ -82,23 +83,7 @@ def _accepts_event_stream(accept: str | None) -> bool:
     # HTTP's own negotiation (the highest q; among equals, the client's first).
     if accept is None or TEXT_EVENT_STREAM not in accept:
         return False
-    return GraphQLHttp._negotiate(accept, False) == _STREAM
-
-
-def _query_params(scope: Scope) -> dict[str, str]:
-    try:
-        pairs = parse_qsl(
-            scope["query_string"].decode("latin-1"),
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise _BadRequest("The query string is not UTF-8 URL-encoded.") from None
-    params: dict[str, str] = {}
-    for name, value in pairs:
-        params.setdefault(name, value)
-    return params
+    return negotiate(accept, False) == STREAM
 
 
 @final
@@ -113,7 +98,7 @@ class _Request:
         self.variables = params.get("variables")
         self.extensions = params.get("extensions")
         self.document_id = params.get("documentId") or None
-        _check_types(
+        check_types(
             self.query, self.operation_name, self.variables, self.extensions, self.document_id
         )
 
@@ -124,26 +109,22 @@ async def _read_request(
     """The request's GraphQL parameters, or the GraphQL-over-HTTP answer to a bad request."""
     try:
         if method == "GET":
-            params: dict[str, Any] = dict(_query_params(scope))
-            params["variables"] = _json_param(params, "variables")
-            params["extensions"] = _json_param(params, "extensions")
+            params: dict[str, Any] = dict(query_params(scope))
+            params["variables"] = json_param(params, "variables")
+            params["extensions"] = json_param(params, "extensions")
             return _Request(params)
-        if content_type is None or not _is_json(content_type):
-            return (
-                415,
-                [_TEXT_TYPE, (b"accept-post", b"application/json")],
-                b"Unsupported Media Type: send the request as application/json",
-            )
+        if content_type is None or not is_json(content_type):
+            return unsupported_media_type()
         body = await bytes_reader(content)
         try:
             parsed = json.loads(body.decode("utf-8")) if body else None
         except (UnicodeDecodeError, ValueError) as error:
-            raise _BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
+            raise BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
         if not isinstance(parsed, dict):
-            raise _BadRequest("The body must be a JSON object.")
+            raise BadRequest("The body must be a JSON object.")
         return _Request(parsed)
-    except _BadRequest as error:
-        return _bad_request(error.message)
+    except BadRequest as error:
+        return bad_request(error.message)
 
 
 @final
@@ -328,9 +309,9 @@ class GraphQLSse:
                 token = value.decode("latin-1")
         if token is None and b"token=" in scope["query_string"]:
             try:
-                token = _query_params(scope).get("token") or None
-            except _BadRequest as error:
-                return _bad_request(error.message)
+                token = query_params(scope).get("token") or None
+            except BadRequest as error:
+                return bad_request(error.message)
         if method == "PUT":
             return self._reserve(accept)
         if method == "DELETE":
@@ -395,19 +376,19 @@ class GraphQLSse:
         if accept is not None and not any(
             m.value in ("text/plain", "text/*", "*/*") and m.q > 0 for m in parse_weighted(accept)
         ):
-            return 406, [_TEXT_TYPE], b"Not Acceptable: the token is text/plain"
+            return 406, [TEXT_TYPE], b"Not Acceptable: the token is text/plain"
         if len(self._reservations) >= self.max_reservations:
             LOGGER.warning(
                 "graphql-sse: %d reservations held, refusing more", self.max_reservations
             )
-            return 503, [_TEXT_TYPE, (b"retry-after", b"5")], b"Too many stream reservations"
+            return 503, [TEXT_TYPE, (b"retry-after", b"5")], b"Too many stream reservations"
         token = secrets.token_urlsafe(24)
         reservation = _Reservation(token, self.keep_alive)
         self._reservations[token] = reservation
         reservation.expiry = asyncio.get_running_loop().call_later(
             self.reservation_timeout, self._expire, reservation
         )
-        return 201, [_TEXT_TYPE], token.encode()
+        return 201, [TEXT_TYPE], token.encode()
 
     def _expire(self, reservation: _Reservation) -> None:
         if not reservation.connected and self._reservations.get(reservation.token) is reservation:
@@ -459,7 +440,7 @@ class GraphQLSse:
             request.query, request.operation_name, request.extensions, request.document_id
         )
         if not isinstance(prepared, Prepared):
-            return 400, [_JSON_TYPE], _DUMPS(engine.format_errors(prepared)).encode()
+            return 400, [JSON_TYPE], _DUMPS(engine.format_errors(prepared)).encode()
         if method == "GET" and prepared.operation_type is _MUTATION:
             return _error_response(
                 405, "Mutations are not run over GET: use POST.", (b"allow", b"POST")
@@ -526,9 +507,9 @@ class GraphQLSse:
         if reservation is None:
             return _error_response(404, "Stream not found.")
         try:
-            operation_id = _query_params(scope).get("operationId")
-        except _BadRequest as error:
-            return _bad_request(error.message)
+            operation_id = query_params(scope).get("operationId")
+        except BadRequest as error:
+            return bad_request(error.message)
         if not operation_id:
             return _error_response(400, "Operation ID is missing (?operationId=).")
         task = reservation.operations.pop(operation_id, None)

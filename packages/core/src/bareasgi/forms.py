@@ -15,7 +15,7 @@ from functools import cache
 from io import BytesIO
 from typing import IO, TYPE_CHECKING, Any, Final, final
 
-from ._http import DEFAULT_MAX_BODY_SIZE
+from ._http import body_limit
 from ._request import (
     add_pairs,
     count_fields,
@@ -224,7 +224,9 @@ async def read_form(
         ClientDisconnected: the client went away (files already closed).
     """
     kind, params = media_type(header_value(scope, b"content-type"))
-    limit: int = getattr(content, "limit", DEFAULT_MAX_BODY_SIZE)
+    limit = getattr(content, "limit", None)
+    if type(limit) is not int:
+        limit = body_limit(scope)  # a body wrapped by middleware: the route's limit still holds
     total = limit if max_size is None else max_size
     if kind == _URLENCODED:
         return await _read_urlencoded(content, max_fields, max_field_size, total)

@@ -7,10 +7,10 @@ comes, each event arriving while the stream is still open.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Final
 
@@ -19,7 +19,13 @@ import pytest
 from compression_helpers import decode
 from compression_wire_app import PAGE_TEXT
 
-from bareasgi.testing import HypercornServer, parse_http_response, raw_http, run_hypercorn
+from bareasgi.testing import (
+    HypercornServer,
+    in_ci,
+    parse_http_response,
+    raw_http,
+    run_hypercorn,
+)
 
 TESTS_DIR: Final = Path(__file__).resolve().parent
 CODINGS: Final = ("gzip", "br", "zstd")
@@ -31,15 +37,17 @@ def server() -> Iterator[HypercornServer]:
         yield running
 
 
-def _curl_features() -> set[str]:
+@cache
+def _curl_features() -> frozenset[str]:
+    """What this curl can do (asked once): empty when there is no curl."""
     curl = shutil.which("curl")
     if curl is None:
-        return set()
+        return frozenset()
     output = subprocess.run([curl, "--version"], capture_output=True, text=True, timeout=10)
     for line in output.stdout.splitlines():
         if line.startswith("Features:"):
-            return {feature.lower() for feature in line.split()[1:]}
-    return set()
+            return frozenset(feature.lower() for feature in line.split()[1:])
+    return frozenset()
 
 
 CURL_CODING_FEATURE: Final = {"gzip": "libz", "br": "brotli", "zstd": "zstd"}
@@ -50,7 +58,7 @@ def test_curl_decodes_every_coding(server: HypercornServer, coding: str) -> None
     features = _curl_features()
     if not features:
         message = "curl is not installed: as root, apt-get install -y curl"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        if in_ci():
             pytest.fail(f"CI is set and {message}")
         pytest.skip(message)
     if CURL_CODING_FEATURE[coding] not in features:

@@ -74,29 +74,27 @@ def run_hypercorn(
     output if it dies or does not start in time. `env` is added to this environment.
     Hypercorn also speaks HTTP/2 with prior knowledge (h2c) on this plain socket.
     """
-    sock = _listening_socket()
-    port = sock.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
+    with _run_on_socket(
         "hypercorn",
-        "--bind",
-        f"fd://{sock.fileno()}",
-        "--workers",
-        str(workers),
-        *args,
-        app,
-    ]
-    try:
-        process, log = _spawn("hypercorn", command, cwd=cwd, env=env, pass_fds=(sock.fileno(),))
-    finally:
-        sock.close()  # hypercorn holds the listening socket now
-    server = HypercornServer(process, port, log)
-    try:
-        _wait_until(server, lambda out: out.count("Running on") >= max(workers, 1), startup_timeout)
+        lambda fd: [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "--bind",
+            f"fd://{fd}",
+            "--workers",
+            str(workers),
+            *args,
+            app,
+        ],
+        lambda out: out.count("Running on") >= max(workers, 1),
+        lambda name, process, port, log: HypercornServer(process, port, log),
+        cwd=cwd,
+        env=env,
+        startup_timeout=startup_timeout,
+        stop_timeout=stop_timeout,
+    ) as server:
         yield server
-    finally:
-        server._stop(stop_timeout)
 
 
 class RawHttpTimeout(TimeoutError):
@@ -393,6 +391,36 @@ def _wait_until(
         time.sleep(_POLL)
 
 
+@contextlib.contextmanager
+def _run_on_socket[S: ServerProcess](
+    name: str,
+    command: Callable[[int], list[str]],
+    ready: Callable[[str], bool],
+    make: Callable[[str, subprocess.Popen[bytes], int, Path], S],
+    *,
+    cwd: str | os.PathLike[str] | None,
+    env: Mapping[str, str] | None,
+    startup_timeout: float,
+    stop_timeout: float,
+) -> Iterator[S]:
+    """Run the server `command(fd)` gives, handed a socket this process opened on
+    127.0.0.1:0 as `fd`; wait, bounded, until `ready(output)`; stop it on the way out."""
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    try:
+        process, log = _spawn(
+            name, command(sock.fileno()), cwd=cwd, env=env, pass_fds=(sock.fileno(),)
+        )
+    finally:
+        sock.close()  # the server holds the listening socket now
+    server = make(name, process, port, log)
+    try:
+        _wait_until(server, ready, startup_timeout)
+        yield server
+    finally:
+        server._stop(stop_timeout)
+
+
 def _accepts(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1.0):
@@ -421,34 +449,27 @@ def run_uvicorn(
     SIGTERM (SIGKILL to its process group after `stop_timeout`), and raises with the output
     if it dies or does not start in time. `env` is added to this environment.
     """
-    sock = _listening_socket()
-    port = sock.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
+    with _run_on_socket(
         "uvicorn",
-        "--fd",
-        str(sock.fileno()),
-        "--workers",
-        str(workers),
-        *args,
-        app,
-    ]
-    try:
-        server = _start("uvicorn", command, port, cwd=cwd, env=env, pass_fds=(sock.fileno(),))
-    finally:
-        sock.close()  # uvicorn holds the listening socket now
-    try:
-        _wait_until(
-            server,
-            lambda out: (
-                "Uvicorn running on" in out and out.count("Started server process") >= workers
-            ),
-            startup_timeout,
-        )
+        lambda fd: [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--fd",
+            str(fd),
+            "--workers",
+            str(workers),
+            *args,
+            app,
+        ],
+        lambda out: "Uvicorn running on" in out and out.count("Started server process") >= workers,
+        ServerProcess,
+        cwd=cwd,
+        env=env,
+        startup_timeout=startup_timeout,
+        stop_timeout=stop_timeout,
+    ) as server:
         yield server
-    finally:
-        server._stop(stop_timeout)
 
 
 @contextlib.contextmanager

@@ -53,6 +53,7 @@ from graphql import (
 
 from bareasgi import Application
 from benchmarks.driver import ASGIApp, Lifespan, check, prepare, run_batch, verify
+from benchmarks.plugins._common import paired
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import Request, Scenario
 
@@ -258,14 +259,6 @@ async def _timed(case: Case, app: ASGIApp, state: dict[str, Any], size: int) -> 
         if cpu >= elapsed * ON_CPU_SHARE:
             break
     case.samples.append(elapsed / size / 1000)
-
-
-def paired(case: Case, base: Case) -> float | None:
-    """The median over rounds of ``case``'s time over ``base``'s in the same round."""
-    if case.median is None or base.median is None:
-        return None
-    pairs = zip(case.samples, base.samples, strict=False)
-    return statistics.median(measured / baseline for measured, baseline in pairs)
 
 
 # -- memory --------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Final
 
 from graphql import (
@@ -43,6 +43,7 @@ from graphql import (
 )
 
 from bareasgi import Application
+from benchmarks.driver import Lifespan
 
 ASGIApp = Callable[..., Any]
 
@@ -98,29 +99,6 @@ def build_ariadne(transport: str) -> ASGIApp:
 
 def _query(events: int) -> str:
     return f"subscription {{ countdown(from: {events - 1}) }}"
-
-
-async def _lifespan(app: ASGIApp, kind: str) -> None:
-    """Start-up (or shutdown) through the ASGI lifespan protocol, when the app speaks it."""
-    if not isinstance(app, Application):
-        return
-    sent: list[Mapping[str, Any]] = []
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    await inbox.put({"type": f"lifespan.{kind}"})
-
-    async def receive() -> dict[str, Any]:
-        return await inbox.get()
-
-    async def send(message: Mapping[str, Any]) -> None:
-        sent.append(message)
-
-    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
-    while not sent:
-        await asyncio.sleep(0)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    if sent[0]["type"] != f"lifespan.{kind}.complete":
-        raise RuntimeError(f"lifespan {kind} failed: {sent[0]}")
 
 
 class _WsState:
@@ -264,8 +242,9 @@ async def run(rounds: int, events: int) -> dict[tuple[str, str], list[float]]:
     for transport in TRANSPORTS:
         apps["bareasgi", transport] = build_bareasgi()
         apps["ariadne", transport] = build_ariadne(transport)
-    for app in apps.values():
-        await _lifespan(app, "startup")
+    lifespans = [Lifespan(app) for app in apps.values()]
+    for lifespan in lifespans:
+        await lifespan.startup()
     drivers = {"ws": ws_events, "sse": sse_events}
     keys = list(apps)
     for key in keys:  # a warm-up round, not counted
@@ -277,8 +256,8 @@ async def run(rounds: int, events: int) -> dict[tuple[str, str], list[float]]:
             gc.collect()
             elapsed = await drivers[key[1]](apps[key], events)
             rates[key].append(events / elapsed)
-    for app in apps.values():
-        await _lifespan(app, "shutdown")
+    for lifespan in lifespans:
+        await lifespan.shutdown()
     return rates
 
 

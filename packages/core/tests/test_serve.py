@@ -27,7 +27,7 @@ import pytest
 from bareasgi import Application
 from bareasgi.serve import ShutdownTracker, close_connections, listening_ports, load_app, serve
 from bareasgi.testing import parse_http_response
-from bareasgi.testing._server import ServerProcess, _listening_socket, _spawn, _wait_until
+from bareasgi.testing._server import ServerProcess, _listening_socket, _run_on_socket
 
 HERE = Path(__file__).parent
 EXIT_WAIT = 30.0  # a bound for the wait, not a measure: the test asserts that it exited
@@ -41,38 +41,30 @@ def run_serve(
     """`python -m bareasgi serve serve_app:app` on a socket of 127.0.0.1:0 (`--bind fd://N`)."""
     markers = tmp_path / "markers.txt"
     markers.touch()
-    sock = _listening_socket()
-    port = sock.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "bareasgi",
+    with _run_on_socket(
         "serve",
-        "serve_app:app",
-        "--bind",
-        f"fd://{sock.fileno()}",
-        "--workers",
-        str(workers),
-        "--grace",
-        str(grace),
-        *args,
-    ]
-    try:
-        process, log = _spawn(
+        lambda fd: [
+            sys.executable,
+            "-m",
+            "bareasgi",
             "serve",
-            command,
-            cwd=HERE,
-            env={"SERVE_MARKERS": str(markers)},
-            pass_fds=(sock.fileno(),),
-        )
-    finally:
-        sock.close()
-    server = ServerProcess("serve", process, port, log)
-    try:
-        _wait_until(server, lambda out: out.count("Running on") >= workers, 30.0)
+            "serve_app:app",
+            "--bind",
+            f"fd://{fd}",
+            "--workers",
+            str(workers),
+            "--grace",
+            str(grace),
+            *args,
+        ],
+        lambda out: out.count("Running on") >= workers,
+        ServerProcess,
+        cwd=HERE,
+        env={"SERVE_MARKERS": str(markers)},
+        startup_timeout=30.0,
+        stop_timeout=5.0,
+    ) as server:
         yield server, markers
-    finally:
-        server._stop(5.0)
 
 
 def marks(markers: Path) -> Counter[str]:
@@ -432,12 +424,8 @@ async def test_serve_in_process_with_a_shutdown_trigger() -> None:
     server = asyncio.create_task(
         serve(app, bind=f"fd://{sock.detach()}", grace=0.2, shutdown_trigger=stop.wait)
     )
-    for _ in range(200):
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            break
-        except OSError:
-            await asyncio.sleep(0.05)
+    # The socket listens already: the connection waits in its backlog until the server runs.
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(HANG)
     await asyncio.wait_for(started.wait(), 20)
     stop.set()

@@ -1,11 +1,16 @@
-"""What the plugin benchmarks that time cases round by round share: the paired comparisons of
-two cases, a ratio target's line, and the command line."""
+"""What the plugin benchmarks that time cases round by round share: a timed batch, the paired
+comparisons of two cases, a ratio target's line, and the command line."""
 
 from __future__ import annotations
 
 import argparse
 import statistics
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from benchmarks.driver import ASGIApp, prepare, run_batch, verify
+from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
+from benchmarks.scenarios import Request
 
 
 class Sampled(Protocol):
@@ -13,9 +18,35 @@ class Sampled(Protocol):
     it did not run or gave a wrong answer)."""
 
     samples: list[float]
+    problem: str | None
 
     @property
     def median(self) -> float | None: ...
+
+
+async def timed(
+    case: Sampled,
+    app: ASGIApp,
+    requests: Sequence[Request],
+    state: dict[str, Any],
+    batch: int,
+    *,
+    check: bool = True,
+) -> None:
+    """One timed batch of ``requests`` added to ``case``'s samples (µs per request), retried as
+    the harness does when the process was descheduled; with ``check``, a wrong answer is the
+    case's problem instead."""
+    for _ in range(BATCH_TRIES):
+        exchanges = prepare(requests, 0, batch, state)
+        elapsed, cpu = await run_batch(app, exchanges)
+        if check:
+            wrong = verify(requests, 0, exchanges)
+            if wrong is not None:
+                case.problem = f"wrong answer while timed: {wrong}"
+                return
+        if cpu >= elapsed * ON_CPU_SHARE:
+            break
+    case.samples.append(elapsed / batch / 1000)
 
 
 def paired(case: Sampled, base: Sampled) -> float | None:

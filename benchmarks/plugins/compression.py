@@ -47,10 +47,8 @@ from benchmarks.driver import (
     exchange_for,
     prepare,
     run_batch,
-    verify,
 )
-from benchmarks.plugins._common import added, parser, ratio_target, rounds_and_batch
-from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
+from benchmarks.plugins._common import added, parser, ratio_target, rounds_and_batch, timed
 from benchmarks.scenarios import Request
 
 
@@ -252,7 +250,14 @@ async def run(rounds: int, batch: int, progress: bool) -> list[Case]:
             shift = round_ % max(1, len(live))
             for case in live[shift:] + live[:shift]:
                 state = lifespans[case.app].state if case.app in lifespans else {}
-                await _timed(case, apps[case.app], state, max(2, batch // case.batch_share))
+                await timed(
+                    case,
+                    apps[case.app],
+                    (case.request,),
+                    state,
+                    max(2, batch // case.batch_share),
+                    check=case.app != "floor",
+                )
             if progress:
                 line = ", ".join(f"{c.key} {c.samples[-1]:.1f}" for c in live if c.samples)
                 print(f"  round {round_ + 1}/{rounds}: {line}", file=sys.stderr, flush=True)
@@ -260,21 +265,6 @@ async def run(rounds: int, batch: int, progress: bool) -> list[Case]:
         for lifespan in lifespans.values():
             await lifespan.shutdown()
     return all_cases
-
-
-async def _timed(case: Case, app: ASGIApp, state: dict[str, Any], batch: int) -> None:
-    """One timed batch, retried as the harness does when the process was descheduled."""
-    for _ in range(BATCH_TRIES):
-        exchanges = prepare((case.request,), 0, batch, state)
-        elapsed, cpu = await run_batch(app, exchanges)
-        if case.app != "floor":
-            wrong = verify((case.request,), 0, exchanges)
-            if wrong is not None:
-                case.problem = f"wrong answer while timed: {wrong}"
-                return
-        if cpu >= elapsed * ON_CPU_SHARE:
-            break
-    case.samples.append(elapsed / batch / 1000)
 
 
 def report(all_cases: Sequence[Case]) -> tuple[str, bool]:

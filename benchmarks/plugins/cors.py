@@ -33,13 +33,12 @@ import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from bareasgi import Application, Content, HttpHandler, HttpResponse, Info, Matches, Scope
 from benchmarks.apps.bareasgi_app import hello, pass_through
-from benchmarks.driver import ASGIApp, Lifespan, check, prepare, run_batch, verify
-from benchmarks.plugins._common import paired, parser, ratio_target, rounds_and_batch
-from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
+from benchmarks.driver import ASGIApp, Lifespan, check, prepare, run_batch
+from benchmarks.plugins._common import paired, parser, ratio_target, rounds_and_batch, timed
 from benchmarks.scenarios import HELLO_PATH, HELLO_TEXT, Request, Scenario
 
 ORIGIN: Final = b"https://app.example.com"
@@ -167,7 +166,8 @@ async def run(rounds: int, batch: int, progress: bool) -> list[Case]:
             for case in live[shift:] + live[:shift]:
                 if case.problem is not None:
                     continue
-                await _timed(case, apps[case.config], lifespans[case.config].state, batch)
+                state = lifespans[case.config].state
+                await timed(case, apps[case.config], (case.request,), state, batch)
             if progress:
                 line = ", ".join(f"{c.key} {c.samples[-1]:.2f}" for c in live if c.samples)
                 print(f"  round {round_ + 1}/{rounds}: {line}", file=sys.stderr, flush=True)
@@ -175,20 +175,6 @@ async def run(rounds: int, batch: int, progress: bool) -> list[Case]:
         for lifespan in lifespans.values():
             await lifespan.shutdown()
     return all_cases
-
-
-async def _timed(case: Case, app: ASGIApp, state: dict[str, Any], batch: int) -> None:
-    """One timed batch, retried as the harness does when the process was descheduled."""
-    for _ in range(BATCH_TRIES):
-        exchanges = prepare((case.request,), 0, batch, state)
-        elapsed, cpu = await run_batch(app, exchanges)
-        wrong = verify((case.request,), 0, exchanges)
-        if wrong is not None:
-            case.problem = f"wrong answer while timed: {wrong}"
-            return
-        if cpu >= elapsed * ON_CPU_SHARE:
-            break
-    case.samples.append(elapsed / batch / 1000)
 
 
 def report(all_cases: Sequence[Case]) -> tuple[str, bool]:

@@ -6,22 +6,26 @@ from __future__ import annotations
 import argparse
 import statistics
 from collections.abc import Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
 from benchmarks.driver import ASGIApp, prepare, run_batch, verify
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import Request
 
 
-class Sampled(Protocol):
-    """A benchmark case: its µs per request, one sample per round, and its median (None when
-    it did not run or gave a wrong answer)."""
+@dataclass
+class Sampled:
+    """What every benchmark case has (a module's `Case` adds its own fields): its µs per
+    request, one sample per round, and why it did not run or stopped (None while it runs)."""
 
-    samples: list[float]
-    problem: str | None
+    samples: list[float] = field(default_factory=list, kw_only=True)
+    problem: str | None = field(default=None, kw_only=True)
 
     @property
-    def median(self) -> float | None: ...
+    def median(self) -> float | None:
+        """The median sample, or None when the case has no samples or a problem."""
+        return statistics.median(self.samples) if self.samples and not self.problem else None
 
 
 async def timed(

@@ -32,11 +32,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import statistics
 import sys
 import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope
@@ -48,7 +47,7 @@ from benchmarks.driver import (
     prepare,
     run_batch,
 )
-from benchmarks.plugins._common import added, parser, ratio_target, rounds_and_batch, timed
+from benchmarks.plugins._common import Sampled, added, parser, ratio_target, rounds_and_batch, timed
 from benchmarks.scenarios import Request
 
 
@@ -135,7 +134,7 @@ APPS: Final[dict[str, Callable[[], ASGIApp]]] = {
 
 
 @dataclass
-class Case:
+class Case(Sampled):
     key: str
     title: str
     app: str
@@ -146,12 +145,6 @@ class Case:
     """The content-encoding the answer must have."""
     batch_share: int = 1
     """Batch size divisor: the 1 MiB stream cases run fewer requests per batch."""
-    samples: list[float] = field(default_factory=list)
-    problem: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.samples) if self.samples and not self.problem else None
 
 
 def cases() -> list[Case]:

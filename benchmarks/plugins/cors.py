@@ -29,16 +29,22 @@ It exits 0 whatever it finds, unless ``--strict``.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from bareasgi import Application, Content, HttpHandler, HttpResponse, Info, Matches, Scope
 from benchmarks.apps.bareasgi_app import hello, pass_through
 from benchmarks.driver import ASGIApp, Lifespan, check, prepare, run_batch
-from benchmarks.plugins._common import paired, parser, ratio_target, rounds_and_batch, timed
+from benchmarks.plugins._common import (
+    Sampled,
+    paired,
+    parser,
+    ratio_target,
+    rounds_and_batch,
+    timed,
+)
 from benchmarks.scenarios import HELLO_PATH, HELLO_TEXT, Request, Scenario
 
 ORIGIN: Final = b"https://app.example.com"
@@ -103,18 +109,12 @@ def build(config: str) -> ASGIApp:
 
 
 @dataclass
-class Case:
+class Case(Sampled):
     key: str
     title: str
     config: str
     """The key of the app in CONFIGS."""
     request: Request
-    samples: list[float] = field(default_factory=list)
-    problem: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.samples) if self.samples and not self.problem else None
 
 
 def cases() -> list[Case]:

@@ -35,12 +35,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from bareasgi import (
@@ -57,7 +56,7 @@ from bareasgi import (
 )
 from benchmarks.apps import bareasgi_app, raw
 from benchmarks.driver import MIB, ASGIApp, Exchange, Lifespan, Message, make_scope
-from benchmarks.plugins._common import paired, parser, rounds_and_batch
+from benchmarks.plugins._common import Sampled, paired, parser, rounds_and_batch
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import (
     CHUNK_SIZE,
@@ -300,17 +299,11 @@ async def floor(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 @dataclass
-class Case:
+class Case(Sampled):
     key: str
     title: str
     app: str
     work: Work
-    samples: list[float] = field(default_factory=list)
-    problem: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.samples) if self.samples and not self.problem else None
 
 
 def cases() -> list[Case]:

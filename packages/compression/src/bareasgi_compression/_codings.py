@@ -37,6 +37,10 @@ class Coding(Protocol):
     def token(self) -> bytes:
         """The `content-encoding` value."""
 
+    @property
+    def header(self) -> tuple[bytes, bytes]:
+        """The `content-encoding` header (made once)."""
+
     def compress(self, data: bytes) -> bytes:
         """A whole body, compressed."""
 
@@ -51,6 +55,7 @@ class Gzip:
     __slots__ = ("level",)
     name: Final = "gzip"
     token: Final = b"gzip"
+    header: Final = (b"content-encoding", b"gzip")
 
     def __init__(self, level: int) -> None:
         self.level = level
@@ -88,6 +93,7 @@ class Brotli:
     __slots__ = ("_module", "quality")
     name: Final = "br"
     token: Final = b"br"
+    header: Final = (b"content-encoding", b"br")
 
     def __init__(self, module: ModuleType, quality: int) -> None:
         self._module = module
@@ -131,6 +137,7 @@ class Zstd:
     __slots__ = ("_module", "_whole", "level")
     name: Final = "zstd"
     token: Final = b"zstd"
+    header: Final = (b"content-encoding", b"zstd")
 
     def __init__(self, module: ModuleType, level: int) -> None:
         self._module = module

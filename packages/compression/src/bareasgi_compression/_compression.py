@@ -296,14 +296,14 @@ class Compression:
                 size = _length(declared)  # a HEAD handler that gave the length alone
             if size < minimum:
                 return response
-            headers = _rewritten(headers, coding.token, varies)
+            headers = _rewritten(headers, coding.header, varies)
             if head:
                 return (status, headers, _Unsent(None), *response[3:])
             return (status, headers, coding.compress(data), *response[3:])
 
         if declared is not None and _length(declared) < minimum:
             return response
-        headers = _rewritten(headers, coding.token, varies)
+        headers = _rewritten(headers, coding.header, varies)
         if head:
             return (status, headers, _Unsent(body), *response[3:])
         assert content_type is not None
@@ -341,12 +341,9 @@ def _length(value: bytes) -> int:
         return 0
 
 
-_CODING_HEADERS: Final[dict[bytes, Header]] = {}
-
-
-def _rewritten(headers: Any, token: bytes | None, varies: bool) -> Headers:
+def _rewritten(headers: Any, coding: Header | None, varies: bool) -> Headers:
     """A copy of `headers` for a compressed answer: no content-length, a strong ETag made weak,
-    `accept-encoding` merged into vary, and `content-encoding: token` (unless None)."""
+    `accept-encoding` merged into vary, and the `coding` header (unless None)."""
     new: Headers = []
     vary_missing = not varies
     for header in headers:
@@ -364,10 +361,7 @@ def _rewritten(headers: Any, token: bytes | None, varies: bool) -> Headers:
         new.append(header)
     if vary_missing:
         new.append(_VARY_ACCEPT_ENCODING)
-    if token is not None:
-        coding = _CODING_HEADERS.get(token)
-        if coding is None:
-            coding = _CODING_HEADERS[token] = (CONTENT_ENCODING, token)
+    if coding is not None:
         new.append(coding)
     return new
 

@@ -7,6 +7,7 @@ Built once from `GraphQLOptions`; nothing here knows HTTP, WebSockets or SSE.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -49,6 +50,9 @@ PERSISTED_QUERY_NOT_FOUND: Final = "PERSISTED_QUERY_NOT_FOUND"
 PERSISTED_QUERY_REQUIRED: Final = "PERSISTED_QUERY_REQUIRED"
 DOCUMENT_TOO_LARGE: Final = "DOCUMENT_TOO_LARGE"
 TOKENS_CODE: Final = "MAX_TOKENS_EXCEEDED"
+
+encode_json: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON text (UTF-8 kept as is): what every transport sends."""
 
 CACHE_TEXT_BUDGET: Final = 8 * 1024 * 1024
 """Most document characters the cache keeps in all, whatever its entry count (a bound on
@@ -129,6 +133,14 @@ class _Entry:
     def __init__(self, operations: dict[str | None, Prepared], size: int) -> None:
         self.operations = operations
         self.size = size
+
+
+async def close_stream(stream: object) -> None:
+    """Close a subscription's response stream (`aclose()`, when it has one), so its source's
+    `finally` runs."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def request_error(message: str, code: str | None = None) -> GraphQLError:

@@ -29,7 +29,7 @@ from graphql import ExecutionResult, GraphQLError, OperationType
 from bareasgi import Content, HttpResponse, Info, Matches, Scope, bytes_reader
 from bareasgi.headers import parse_weighted
 
-from .engine import ContextRefused, GraphQLEngine, Prepared, request_error
+from .engine import ContextRefused, GraphQLEngine, Prepared, encode_json, request_error
 
 GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
 APPLICATION_JSON: Final = "application/json"
@@ -48,8 +48,6 @@ TEXT_TYPE: Final = (b"content-type", b"text/plain; charset=utf-8")
 _VARY: Final = (b"vary", b"accept")
 _ALLOW_POST: Final = (b"allow", b"POST")
 _ACCEPT_CACHE_MAX: Final = 256
-
-_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class StreamTransport(Protocol):
@@ -227,7 +225,7 @@ class GraphQLHttp:
             if operation is OperationType.MUTATION:
                 if get:
                     error = request_error("Mutations are not run over GET: use POST.")
-                    body = _ENCODE(engine.format_errors([error])).encode()
+                    body = encode_json(engine.format_errors([error])).encode()
                     return 405, [media, _ALLOW_POST], body
             else:
                 return _errors(
@@ -244,7 +242,7 @@ class GraphQLHttp:
         try:
             context = await engine.make_context(scope)
         except ContextRefused as refused:
-            body = _ENCODE(engine.format_errors([request_error(refused.message)])).encode()
+            body = encode_json(engine.format_errors([request_error(refused.message)])).encode()
             return refused.status, [media], body
         result = await engine.execute(prepared, variables, context)
         return _result(engine, result, prepared, choice, media, get)
@@ -349,14 +347,14 @@ def json_param(params: Mapping[str, str], name: str) -> Any:
 
 def bad_request(message: str) -> HttpResponse:
     # Not a well-formed GraphQL-over-HTTP request: 400, never graphql-response+json.
-    body = _ENCODE({"errors": [{"message": message}]}).encode()
+    body = encode_json({"errors": [{"message": message}]}).encode()
     return 400, [JSON_TYPE], body
 
 
 def _errors(
     errors: list[GraphQLError], choice: int, media: tuple[bytes, bytes], get: bool
 ) -> HttpResponse:
-    body = _ENCODE(GraphQLEngine.format_errors(errors)).encode()
+    body = encode_json(GraphQLEngine.format_errors(errors)).encode()
     status = 400 if choice == _GQL else 200
     return status, [media, _VARY] if get else [media], body
 
@@ -373,7 +371,7 @@ def _result(
     status = 200
     if choice == _GQL and "errors" in formatted:
         status = 294 if "data" in formatted else 400
-    return status, [media, _VARY] if get else [media], _ENCODE(formatted).encode()
+    return status, [media, _VARY] if get else [media], encode_json(formatted).encode()
 
 
 __all__ = [

@@ -34,7 +34,15 @@ from graphql import ExecutionResult, OperationType
 from bareasgi import Content, HttpResponse, Info, Matches, Scope, bytes_reader
 from bareasgi.headers import parse_weighted
 
-from .engine import MASKED_MESSAGE, Context, ContextRefused, GraphQLEngine, Prepared
+from .engine import (
+    MASKED_MESSAGE,
+    Context,
+    ContextRefused,
+    GraphQLEngine,
+    Prepared,
+    close_stream,
+    encode_json,
+)
 from .http import (
     JSON_TYPE,
     STREAM,
@@ -57,7 +65,6 @@ DEFAULT_KEEP_ALIVE: Final = 12.0
 DEFAULT_RESERVATION_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RESERVATIONS: Final = 10_000
 
-_DUMPS: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _STREAM_HEADERS: Final = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -75,7 +82,7 @@ def _stream_headers() -> list[tuple[bytes, bytes]]:
 
 
 def _error_response(status: int, message: str, *extra: tuple[bytes, bytes]) -> HttpResponse:
-    return status, [JSON_TYPE, *extra], _DUMPS({"errors": [{"message": message}]}).encode()
+    return status, [JSON_TYPE, *extra], encode_json({"errors": [{"message": message}]}).encode()
 
 
 def _accepts_event_stream(accept: str | None) -> bool:
@@ -440,7 +447,7 @@ class GraphQLSse:
             request.query, request.operation_name, request.extensions, request.document_id
         )
         if not isinstance(prepared, Prepared):
-            return 400, [JSON_TYPE], _DUMPS(engine.format_errors(prepared)).encode()
+            return 400, [JSON_TYPE], encode_json(engine.format_errors(prepared)).encode()
         if method == "GET" and prepared.operation_type is _MUTATION:
             return _error_response(
                 405, "Mutations are not run over GET: use POST.", (b"allow", b"POST")
@@ -451,7 +458,7 @@ class GraphQLSse:
             return _error_response(refused.status, refused.message)
         if self._reservations.get(token) is not reservation:
             return _error_response(404, "Stream not found: it ended.")
-        id_json = _DUMPS(operation_id)
+        id_json = encode_json(operation_id)
         limit = self.max_subscriptions
         if limit is not None and len(reservation.operations) >= limit:
             error = {
@@ -519,7 +526,7 @@ class GraphQLSse:
 
 
 def _next_event(payload: dict[str, Any]) -> bytes:
-    return b"event: next\ndata: " + _DUMPS(payload).encode() + b"\n\n"
+    return b"event: next\ndata: " + encode_json(payload).encode() + b"\n\n"
 
 
 def _next_event_for(id_json: str, payload: dict[str, Any]) -> bytes:
@@ -527,7 +534,7 @@ def _next_event_for(id_json: str, payload: dict[str, Any]) -> bytes:
         b'event: next\ndata: {"id":'
         + id_json.encode()
         + b',"payload":'
-        + _DUMPS(payload).encode()
+        + encode_json(payload).encode()
         + b"}\n\n"
     )
 
@@ -559,13 +566,11 @@ async def _pump(
     try:
         try:
             async for result in stream:
-                put(head + _DUMPS(format_result(result, prepared)).encode() + tail)
+                put(head + encode_json(format_result(result, prepared)).encode() + tail)
                 if channel.full():
                     await channel.drained()
         finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(stream)
         put(complete)
     except Exception as error:
         name = prepared.operation_name
@@ -573,7 +578,7 @@ async def _pump(
             "GraphQL subscription %s over SSE failed", repr(name) if name else "(anonymous)"
         )
         message = MASKED_MESSAGE if engine.mask_errors else str(error) or MASKED_MESSAGE
-        put(head + _DUMPS({"errors": [{"message": message}]}).encode() + tail + complete)
+        put(head + encode_json({"errors": [{"message": message}]}).encode() + tail + complete)
     finally:
         if close:
             channel.close()

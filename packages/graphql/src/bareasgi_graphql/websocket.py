@@ -20,7 +20,7 @@ from graphql import ExecutionResult, OperationType
 from bareasgi import Info, Matches, Scope
 from bareasgi.websockets import WebSocket
 
-from .engine import MASKED_MESSAGE, Context, ContextRefused, Prepared
+from .engine import MASKED_MESSAGE, Context, ContextRefused, Prepared, close_stream, encode_json
 
 if TYPE_CHECKING:
     from .engine import GraphQLEngine
@@ -42,7 +42,6 @@ INTERNAL_ERROR: Final = 4500
 DEFAULT_CONNECTION_INIT_TIMEOUT: Final = 3.0
 DEFAULT_MAX_SUBSCRIPTIONS: Final = 100
 
-_DUMPS: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _ACK: Final = '{"type":"connection_ack"}'
 _PONG: Final = '{"type":"pong"}'
 _SUBSCRIPTION: Final = OperationType.SUBSCRIPTION
@@ -112,12 +111,6 @@ def _parse(data: str | bytes) -> dict[str, Any]:
     else:
         raise _Protocol(BAD_REQUEST, "Invalid message received: no 'type'")
     return message
-
-
-async def _aclose(iterator: object) -> None:
-    aclose = getattr(iterator, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 @final
@@ -242,7 +235,7 @@ class _Connection:
             limit = self.handler.max_subscriptions
             if limit is not None and len(operations) >= limit:
                 await self._send_error(
-                    _DUMPS(identifier),
+                    encode_json(identifier),
                     [
                         {
                             "message": f"Too many operations on this connection: the limit "
@@ -265,7 +258,7 @@ class _Connection:
         elif kind == "ping":
             payload = message.get("payload")
             await self.web_socket.send(
-                _PONG if payload is None else _DUMPS({"type": "pong", "payload": payload})
+                _PONG if payload is None else encode_json({"type": "pong", "payload": payload})
             )
         elif kind == "connection_init":
             raise _Protocol(TOO_MANY_INITS, "Too many initialisation requests")
@@ -278,13 +271,15 @@ class _Connection:
             raise _Gone from error
 
     async def _send_error(self, id_json: str, errors: list[dict[str, Any]]) -> None:
-        await self._send('{"id":' + id_json + ',"type":"error","payload":' + _DUMPS(errors) + "}")
+        await self._send(
+            '{"id":' + id_json + ',"type":"error","payload":' + encode_json(errors) + "}"
+        )
 
     async def _operate(self, identifier: str, payload: dict[str, Any]) -> None:
         engine = self.handler.engine
         context = self.context
         assert context is not None  # subscribe is refused before the acknowledgement
-        id_json = _DUMPS(identifier)
+        id_json = encode_json(identifier)
         next_head = '{"id":' + id_json + ',"type":"next","payload":'
         prepared: Prepared | list[Any] | None = None
         try:
@@ -305,7 +300,9 @@ class _Connection:
                 await self._stream(outcome, next_head, prepared)
             else:
                 result = await engine.execute(prepared, variables, context)
-                await self._send(next_head + _DUMPS(engine.format_result(result, prepared)) + "}")
+                await self._send(
+                    next_head + encode_json(engine.format_result(result, prepared)) + "}"
+                )
             await self._send('{"id":' + id_json + ',"type":"complete"}')
         except _Gone:
             pass
@@ -332,7 +329,7 @@ class _Connection:
         sent = 0
         try:
             async for result in stream:
-                text = next_head + _DUMPS(format_result(result, prepared)) + "}"
+                text = next_head + encode_json(format_result(result, prepared)) + "}"
                 try:
                     await send(text)
                 except Exception as error:  # the server's own error for a closed socket
@@ -344,7 +341,7 @@ class _Connection:
                     # never see the client go. A turn for the loop every 128 events.
                     await asyncio.sleep(0)
         finally:
-            await _aclose(stream)
+            await close_stream(stream)
 
     async def end(self) -> None:
         """Cancel every running operation and wait until each has ended."""

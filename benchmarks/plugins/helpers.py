@@ -36,7 +36,6 @@ import asyncio
 import gc
 import json
 import sys
-import time
 import tracemalloc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -55,7 +54,7 @@ from bareasgi import (
     text_writer,
 )
 from benchmarks.apps import bareasgi_app, raw
-from benchmarks.driver import MIB, ASGIApp, Exchange, Lifespan, Message, make_scope
+from benchmarks.driver import MIB, ASGIApp, Exchange, Lifespan, Message, make_scope, run_batch
 from benchmarks.plugins._common import Sampled, paired, parser, rounds_and_batch
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import (
@@ -349,19 +348,10 @@ def _wrong(work: Work, exchange: ChunksExchange, checked: bool) -> str | None:
     return None
 
 
-async def _serve(app: ASGIApp, exchanges: Sequence[ChunksExchange]) -> tuple[int, int]:
-    gc.collect()
-    cpu = time.process_time_ns()
-    started = time.perf_counter_ns()
-    for exchange in exchanges:
-        await app(exchange.scope, exchange.receive, exchange.send)
-    return time.perf_counter_ns() - started, time.process_time_ns() - cpu
-
-
 async def _timed(case: Case, app: ASGIApp, state: Mapping[str, Any], batch: int) -> None:
     for _ in range(BATCH_TRIES):
         exchanges = _exchanges(case.work, state, batch)
-        elapsed, cpu = await _serve(app, exchanges)
+        elapsed, cpu = await run_batch(app, exchanges)
         wrong = next((w for e in exchanges if (w := _wrong(case.work, e, False))), None)
         if wrong is not None:
             case.problem = f"wrong answer while timed: {wrong}"
@@ -423,7 +413,7 @@ async def run(
             await app(exchange.scope, exchange.receive, exchange.send)
             case.problem = _wrong(case.work, exchange, True)
             if case.problem is None:  # warm-up
-                await _serve(app, _exchanges(case.work, state, batch_for(case, batch) // 2 or 1))
+                await run_batch(app, _exchanges(case.work, state, batch_for(case, batch) // 2 or 1))
         live = [case for case in all_cases if case.problem is None]
         for round_ in range(rounds):
             shift = round_ % max(1, len(live))

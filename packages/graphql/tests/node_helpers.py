@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,13 +18,11 @@ from typing import Any, Final
 
 import pytest
 
+from bareasgi.testing import in_ci
+
 NODE_DIR: Final = Path(__file__).resolve().parent / "node"
 APT_LINE: Final = "apt-get install -y --no-install-recommends nodejs npm"
 ONE_PYTHON: Final = (3, 12)
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def skip_unless_one_python() -> None:

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from bareasgi.testing import RawHttpTimeout, parse_http_response, raw_http
-from bareasgi.testing._server import ServerProcess, _listening_socket, _spawn, _wait_until
+from bareasgi.testing._server import ServerProcess, _run_on_socket
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -60,32 +60,31 @@ def row(area: str, check: str, measured: str, target: str = "", met: bool | None
 @contextlib.contextmanager
 def server(kind: str, files: Path, markers: Path, grace: float = GRACE) -> Iterator[ServerProcess]:
     """The soak app under `kind`: serve (python -m bareasgi serve), uvicorn or hypercorn."""
-    sock = _listening_socket()
-    port = sock.getsockname()[1]
-    fd = sock.fileno()
-    if kind == "serve":
-        command = ["-m", "bareasgi", "serve", "soak.app:app", "--bind", f"fd://{fd}"]
-        command += ["--grace", str(grace)]
-        ready = "Running on"
-    elif kind == "uvicorn":
-        command = ["-m", "uvicorn", "soak.app:app", "--fd", str(fd)]
-        command += ["--timeout-graceful-shutdown", str(int(grace)), "--no-access-log"]
-        ready = "Application startup complete"
-    else:
-        command = ["-m", "hypercorn", "--bind", f"fd://{fd}", "--graceful-timeout", str(int(grace))]
-        command += ["soak.app:app"]
-        ready = "Running on"
-    env = {"SOAK_FILES": str(files), "SOAK_MARKERS": str(markers), "PYTHONPATH": str(ROOT)}
-    try:
-        process, log = _spawn(kind, [sys.executable, *command], cwd=ROOT, env=env, pass_fds=(fd,))
-    finally:
-        sock.close()
-    running = ServerProcess(kind, process, port, log)
-    try:
-        _wait_until(running, lambda out: ready in out, 60.0)
+
+    def command(fd: int) -> list[str]:
+        if kind == "serve":
+            args = ["bareasgi", "serve", "soak.app:app", "--bind", f"fd://{fd}"]
+            args += ["--grace", str(grace)]
+        elif kind == "uvicorn":
+            args = ["uvicorn", "soak.app:app", "--fd", str(fd)]
+            args += ["--timeout-graceful-shutdown", str(int(grace)), "--no-access-log"]
+        else:
+            args = ["hypercorn", "--bind", f"fd://{fd}", "--graceful-timeout", str(int(grace))]
+            args += ["soak.app:app"]
+        return [sys.executable, "-m", *args]
+
+    ready = "Application startup complete" if kind == "uvicorn" else "Running on"
+    with _run_on_socket(
+        kind,
+        command,
+        lambda out: ready in out,
+        ServerProcess,
+        cwd=ROOT,
+        env={"SOAK_FILES": str(files), "SOAK_MARKERS": str(markers), "PYTHONPATH": str(ROOT)},
+        startup_timeout=60.0,
+        stop_timeout=5.0,
+    ) as running:
         yield running
-    finally:
-        running._stop(5.0)
 
 
 def rss_kib(pid: int) -> int:

@@ -7,11 +7,21 @@ import argparse
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from benchmarks.driver import ASGIApp, prepare, run_batch, verify
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import Request
+
+
+class Measured(Protocol):
+    """Any benchmark case: its µs per request, one sample per round, and their median (None
+    when it did not run or answered wrongly)."""
+
+    samples: list[float]
+
+    @property
+    def median(self) -> float | None: ...
 
 
 @dataclass
@@ -53,7 +63,7 @@ async def timed(
     case.samples.append(elapsed / batch / 1000)
 
 
-def paired(case: Sampled, base: Sampled) -> float | None:
+def paired(case: Measured, base: Measured) -> float | None:
     """The median over rounds of ``case``'s time over ``base``'s in the same round.
 
     As the harness's ``paired_ratio``: the cases of a round run back to back, so a ratio taken
@@ -65,7 +75,7 @@ def paired(case: Sampled, base: Sampled) -> float | None:
     return statistics.median(measured / baseline for measured, baseline in pairs)
 
 
-def added(case: Sampled, base: Sampled) -> float | None:
+def added(case: Measured, base: Measured) -> float | None:
     """The median over rounds of ``case``'s time minus ``base``'s in the same round (µs)."""
     if case.median is None or base.median is None:
         return None
@@ -74,7 +84,7 @@ def added(case: Sampled, base: Sampled) -> float | None:
 
 
 def ratio_target(
-    case: Sampled, base: Sampled, key: str, base_key: str, limit: float
+    case: Measured, base: Measured, key: str, base_key: str, limit: float
 ) -> tuple[str, bool]:
     """The report line of the target ``key / base_key <= limit`` (MET, MISSED or NOT RUN), and
     whether it was met."""

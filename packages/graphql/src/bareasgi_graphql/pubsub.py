@@ -19,12 +19,12 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, final
+
+from .engine import encode_json
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-_DUMPS: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @final
@@ -106,7 +106,7 @@ class RedisPubSub:
 
     async def publish(self, channel: str, message: Any) -> int:
         """Publish `message` on `channel`; returns how many Redis subscribers got it."""
-        receivers: int = await self.redis.publish(self.prefix + channel, _DUMPS(message))
+        receivers: int = await self.redis.publish(self.prefix + channel, encode_json(message))
         return receivers
 
     async def subscribe(self, channel: str) -> AsyncGenerator[Any, None]:

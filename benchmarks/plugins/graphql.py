@@ -36,10 +36,9 @@ import argparse
 import asyncio
 import itertools
 import json
-import statistics
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from graphql import (
@@ -53,7 +52,7 @@ from graphql import (
 
 from bareasgi import Application
 from benchmarks.driver import ASGIApp, Lifespan, check, prepare, run_batch, verify
-from benchmarks.plugins._common import paired
+from benchmarks.plugins._common import Sampled, paired
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import Request, Scenario
 
@@ -181,16 +180,10 @@ BUILDERS: Final[dict[str, Callable[[], ASGIApp]]] = {
 
 
 @dataclass
-class Case:
+class Case(Sampled):
     key: str
     app: str
     scenario: str
-    samples: list[float] = field(default_factory=list)
-    problem: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.samples) if self.samples and not self.problem else None
 
 
 SCENARIOS: Final = ("hello", "nested", "first-seen")

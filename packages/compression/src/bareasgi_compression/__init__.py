@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bareasgi import Application, Scope, plugin_state
+from bareasgi.options import string_list
 
 from . import plugin
 from ._compression import CompressedStream, Compression, DecodedBody
@@ -54,10 +55,10 @@ def add_compression(
         PluginError: when the `compression` plugin is already enabled on `app`.
     """
     options = CompressionOptions(
-        encodings=tuple(_strings(encodings)),
+        encodings=tuple(string_list(encodings)),
         minimum_size=minimum_size,
-        content_types=tuple(_strings(content_types)),
-        flush_content_types=tuple(_strings(flush_content_types)),
+        content_types=tuple(string_list(content_types)),
+        flush_content_types=tuple(string_list(flush_content_types)),
         gzip_level=gzip_level,
         brotli_quality=brotli_quality,
         zstd_level=zstd_level,
@@ -65,12 +66,6 @@ def add_compression(
     )
     app.plugins.enable(plugin, options)
     return compression_state(app)
-
-
-def _strings(values: Iterable[str]) -> list[str]:
-    if isinstance(values, str):
-        raise TypeError(f"expected a list of strings, not the string {values!r}")
-    return list(values)
 
 
 __all__ = [

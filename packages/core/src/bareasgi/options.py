@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal, Union, get_args, get_origin
 
 _MISSING: Final = dataclasses.MISSING
@@ -29,6 +29,14 @@ def option(doc: str, *, default: Any = _MISSING, default_factory: Any = _MISSING
     return dataclasses.field(
         default=default, default_factory=default_factory, metadata={"doc": doc}
     )
+
+
+def string_list(values: Iterable[str]) -> list[str]:
+    """`values` as a list, for an `add_*` function's list-of-strings option: a lone string is
+    refused (`TypeError`), not taken as a list of its characters."""
+    if isinstance(values, str):
+        raise TypeError(f"expected a list of strings, not the string {values!r}")
+    return list(values)
 
 
 def build_options(options_class: type[Any], values: Mapping[str, Any], owner: str) -> Any:
@@ -164,4 +172,11 @@ def describe_options(options_class: type[Any] | None) -> list[tuple[str, str, st
     return rows
 
 
-__all__ = ["OptionsError", "build_options", "describe_options", "describe_type", "option"]
+__all__ = [
+    "OptionsError",
+    "build_options",
+    "describe_options",
+    "describe_type",
+    "option",
+    "string_list",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bareasgi import Application, Scope, plugin_state
+from bareasgi.options import string_list
 
 from . import plugin
 from .options import SAFELISTED_HEADERS, SAFELISTED_METHODS, CorsOptions
@@ -57,12 +58,12 @@ def add_cors_middleware(
         PluginError: when the `cors` plugin is already enabled on `app`.
     """
     options = CorsOptions(
-        allow_origins=tuple(_strings(allow_origins)),
+        allow_origins=tuple(string_list(allow_origins)),
         allow_origin_regex=allow_origin_regex,
-        allow_methods=tuple(_strings(allow_methods)),
-        allow_headers=tuple(_strings(allow_headers)),
+        allow_methods=tuple(string_list(allow_methods)),
+        allow_headers=tuple(string_list(allow_headers)),
         allow_credentials=allow_credentials,
-        expose_headers=tuple(_strings(expose_headers)),
+        expose_headers=tuple(string_list(expose_headers)),
         max_age=max_age,
         allow_private_network=allow_private_network,
         guard_websockets=guard_websockets,
@@ -72,12 +73,6 @@ def add_cors_middleware(
         raise CorsConfigError(problems)
     app.plugins.enable(plugin, options)
     return cors_state(app)
-
-
-def _strings(values: Iterable[str]) -> list[str]:
-    if isinstance(values, str):
-        raise TypeError(f"expected a list of strings, not the string {values!r}")
-    return list(values)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from bareasgi import Application, Content, HttpResponse, Info, Matches, Scope, WebSocket
 from bareasgi.types import Message
@@ -44,9 +45,12 @@ async def hang(scope: Scope, info: Info, matches: Matches, content: Content) -> 
 
 @app.on_http_request({"GET"}, "/brief")
 async def brief(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
-    """Finishes within the grace period, once the shutdown began."""
+    """Finishes within the grace period, once the shutdown began: the test releases it (a
+    file beside the markers) after it sent the signal."""
     mark("brief-started")
-    await asyncio.sleep(0.5)
+    release = Path(MARKERS).with_name("brief-release")
+    while not release.exists():
+        await asyncio.sleep(0.02)
     mark("brief-done")
     return 200, [(b"content-type", b"text/plain")], b"brief"
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +136,13 @@ def close_code(sock: socket.socket) -> int | None:
     return None
 
 
-def stop_and_wait(server: ServerProcess, signum: int) -> int:
+def stop_and_wait(
+    server: ServerProcess, signum: int, then: Callable[[], object] | None = None
+) -> int:
+    """Send `signum`, then call `then`, and wait (bounded) for the exit status."""
     os.kill(server.pid, signum)
+    if then is not None:
+        then()
     try:
         return server.process.wait(EXIT_WAIT)
     except subprocess.TimeoutExpired:
@@ -225,7 +230,8 @@ def test_request_finishing_within_the_grace_period_is_answered(tmp_path: Path) -
         brief = connect(server, b"GET /brief HTTP/1.1\r\nhost: x\r\n\r\n")
         wait_for_marks(markers, brief_started=1)
 
-        assert stop_and_wait(server, signal.SIGTERM) == 0
+        release = markers.with_name("brief-release")
+        assert stop_and_wait(server, signal.SIGTERM, then=release.touch) == 0
 
         answer = parse_http_response(read_all(brief))
         assert (answer.status, answer.body) == (200, b"brief")

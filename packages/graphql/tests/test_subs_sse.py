@@ -84,6 +84,7 @@ async def test_distinct_validation_errors_come_through_the_accepted_stream() -> 
         (b'{"query": 1}', "application/json", 400),
         (b'{"variables": {}}', "application/json", 400),
         (b"query={hello}", "application/x-www-form-urlencoded", 415),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),  # nested too deeply
     ],
 )
 async def test_distinct_bad_requests_are_answered_as_graphql_over_http(

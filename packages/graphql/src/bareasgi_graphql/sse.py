@@ -127,6 +127,8 @@ async def _read_request(
             parsed = json.loads(body.decode("utf-8")) if body else None
         except (UnicodeDecodeError, ValueError) as error:
             raise BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
+        except RecursionError:
+            raise BadRequest("The body's JSON is nested too deeply.") from None
         if not isinstance(parsed, dict):
             raise BadRequest("The body must be a JSON object.")
         return _Request(parsed)

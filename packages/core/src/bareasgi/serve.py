@@ -26,7 +26,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from multiprocessing.connection import wait as wait_for_processes
 from typing import TYPE_CHECKING, Any, Final, final
 
@@ -217,25 +217,24 @@ def _socket_fds() -> list[int]:
     return []
 
 
-def _socket_of(fd: int) -> socket.socket | None:
-    """A socket object on a duplicate of `fd`, or None when it is not an inet stream socket."""
-    try:
-        sock = socket.socket(fileno=os.dup(fd))
-    except OSError:
-        return None
-    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
-        sock.close()
-        return None
-    return sock
+def _tcp_sockets() -> Iterator[socket.socket]:
+    """A socket object on a duplicate of each of this process's inet stream sockets; the
+    caller closes each (the duplicate, not the process's own)."""
+    for fd in _socket_fds():
+        try:
+            sock = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+            yield sock
+        else:
+            sock.close()
 
 
 def listening_ports() -> set[tuple[int, int]]:
     """The (family, port) of each TCP socket this process listens on."""
     ports: set[tuple[int, int]] = set()
-    for fd in _socket_fds():
-        sock = _socket_of(fd)
-        if sock is None:
-            continue
+    for sock in _tcp_sockets():
         with sock, contextlib.suppress(OSError):
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
                 ports.add((sock.family, sock.getsockname()[1]))
@@ -250,10 +249,7 @@ def close_connections(ports: set[tuple[int, int]]) -> int:
     local ports and are left alone. Returns how many were shut down.
     """
     closed = 0
-    for fd in _socket_fds():
-        sock = _socket_of(fd)
-        if sock is None:
-            continue
+    for sock in _tcp_sockets():
         with sock:
             try:
                 if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):

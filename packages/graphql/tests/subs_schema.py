@@ -32,6 +32,11 @@ class Tracker:
     def open(self) -> int:
         return self.started - self.closed
 
+    def reset(self) -> None:
+        """Start counting afresh (before each test: no test depends on another's sources)."""
+        self.started = self.closed = 0
+        self._waiters = []
+
     def _bump(self) -> None:
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:

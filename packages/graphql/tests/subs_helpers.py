@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from subs_schema import TRACKER, schema
 
 from bareasgi import Application
@@ -108,3 +109,10 @@ __all__ = [
     "subscribe",
     "ws_app",
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_source_counts() -> None:
+    """Each test counts its own subscription sources: the shared tracker starts afresh (used
+    by the test modules that import it)."""
+    TRACKER.reset()

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from subs_helpers import EventReader, TestClient, settle, sse_app
+from subs_helpers import EventReader, TestClient, fresh_source_counts, settle, sse_app  # noqa: F401 (an autouse fixture)
 from subs_schema import TRACKER
 
 from bareasgi_graphql import graphql_state

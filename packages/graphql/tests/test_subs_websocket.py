@@ -9,9 +9,10 @@ import logging
 from typing import Any
 
 import pytest
-from subs_helpers import (
+from subs_helpers import (  # noqa: F401 (an autouse fixture)
     SUBPROTOCOL,
     TestClient,
+    fresh_source_counts,
     init,
     receive_json,
     session_for,

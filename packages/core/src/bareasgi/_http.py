@@ -7,7 +7,7 @@ import inspect
 import logging
 import re
 from collections import deque
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine
 from types import AsyncGeneratorType
 from typing import Any, Final, Protocol, final
 
@@ -35,15 +35,21 @@ class ResponseError(Exception):
 
 
 YIELD_CHUNKS: Final = 128
-YIELD_BYTES: Final = 1024 * 1024
-"""A streamed body gives the event loop a turn before sending more once `YIELD_CHUNKS` chunks
-or `YIELD_BYTES` bytes were sent since the last, whichever comes first (see `_Pump.run`): after
-a disconnect, at most that much more is produced."""
+_SIZE_SHIFT: Final = 14
+YIELD_BYTES: Final = YIELD_CHUNKS << _SIZE_SHIFT
+"""A streamed body gives the event loop a turn before sending more once the chunks sent since
+the last turn weigh `YIELD_CHUNKS`, a chunk weighing one plus one for every full 16 KiB
+(`1 + (size >> _SIZE_SHIFT)`): so at most `YIELD_CHUNKS` chunks, and at most `YIELD_BYTES`
+(2 MiB) bytes, go between two turns (see `_stream`); after a disconnect, at most that much more
+is produced. One small-int sum per chunk costs less than a count and a byte total (whose
+values are not small ints: each sum is an allocation); 16 chunks of 64 KiB weigh 80 and go out
+with no turn."""
 
 _UNREAD: Final = -1
 _LAST: Final = -2
 """The last message was read, its chunk handed out: the next read ends the iteration."""
 _ENDED: Final = -3
+_BODY_FRAMING: Final = frozenset((b"content-length", b"transfer-encoding"))
 
 Cleanup = Callable[[], object]
 """A clean-up callback: returns nothing, or an awaitable that core awaits."""
@@ -167,12 +173,12 @@ class RequestBody:
         9112 6.3); it is marked read.
         """
         read = self._read
-        if read in (_LAST, _ENDED):
-            return True
-        if read != _UNREAD or self.scope.get("http_version") not in ("1.1", "1.0"):
+        if read != _UNREAD:
+            return read <= _LAST  # _LAST or _ENDED
+        if self.scope.get("http_version", "1.1") not in ("1.1", "1.0"):
             return False
         for name, _ in self.scope["headers"]:
-            if name == b"content-length" or name == b"transfer-encoding":
+            if name in _BODY_FRAMING:
                 return False
         self._read = _ENDED
         return True
@@ -573,7 +579,7 @@ def final_status(response: Any, method: str = "GET") -> int:
     return status
 
 
-async def send_response(
+def send_response(
     scope: Scope,
     content: RequestBody,
     send: Send,
@@ -583,11 +589,14 @@ async def send_response(
     pushes: Any,
     source: Any,
     checked: HeaderMemory | None = None,
-) -> None:
-    """Check and send one response; streamed bodies stop when the client goes away.
+) -> Awaitable[None]:
+    """Check one response, and return what sends it (await it); streamed bodies stop when the
+    client goes away.
 
     `content` is the request's body and channel to `receive()`, watched while a body streams;
-    `checked` is the application's memory of valid header pairs (see `check_headers`).
+    `checked` is the application's memory of valid header pairs (see `check_headers`). The
+    checks run before this returns, and the sending is a coroutine of its own kind of body:
+    no coroutine of this function's own sits between the caller and the stream.
 
     Raises:
         ResponseError: the response breaks the rule (nothing was sent).
@@ -601,7 +610,9 @@ async def send_response(
 
     data: bytes | None
     body_type = type(body)
-    if body_type is BytesBody:
+    if body_type is AsyncGeneratorType:  # the article's stream: first, it is the slow path
+        data = None
+    elif body_type is BytesBody:
         data = body[0]
     elif body is None:
         data = b""
@@ -625,30 +636,46 @@ async def send_response(
         elif scope["method"] != "HEAD":  # HEAD: the length of the body it does not send
             _check_length(declared, len(data))
 
-    if pushes:
-        await _send_pushes(scope, send, pushes)
-
+    sending: Coroutine[Any, Any, None]
     if data is not None:
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        if scope["method"] == "HEAD":
-            data = b""
-        await send({"type": "http.response.body", "body": data})
-        return
+        sending = _send_whole(send, status, headers, b"" if scope["method"] == "HEAD" else data)
+    elif scope["method"] == "HEAD":
+        sending = _send_head(send, status, headers, body)
+    elif body_type is ChunkedBody:
+        sending = _send_chunked(send, status, headers, body)
+    else:
+        sending = _stream(scope, content, send, status, headers, body, source)
+    if pushes:
+        return _after_pushes(scope, send, pushes, sending)
+    return sending
 
-    if scope["method"] == "HEAD":
-        await _close_iterable(body)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-        return
 
-    if body_type is ChunkedBody:
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        for chunk in body.iter_chunks():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-        return
+async def _send_whole(send: Send, status: int, headers: Headers, data: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
 
-    await _stream(scope, content, send, status, headers, body, source)
+
+async def _send_head(send: Send, status: int, headers: Headers, body: object) -> None:
+    await _close_iterable(body)
+    await _send_whole(send, status, headers, b"")
+
+
+async def _send_chunked(send: Send, status: int, headers: Headers, body: ChunkedBody) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    for chunk in body.iter_chunks():
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _after_pushes(
+    scope: Scope, send: Send, pushes: Any, sending: Coroutine[Any, Any, None]
+) -> None:
+    try:
+        await _send_pushes(scope, send, pushes)
+    except BaseException:
+        sending.close()  # never awaited: closed, or Python warns of it
+        raise
+    await sending
 
 
 async def _stream(
@@ -699,23 +726,22 @@ async def _stream(
             return
     try:
         iterator = aiter(body)
-        chunks = size = 0
+        spent = 0  # the weight sent since the loop's last turn (see YIELD_CHUNKS)
         try:
             async for chunk in iterator:
-                if type(chunk) is not bytes:
+                if type(chunk) is not bytes or not chunk:
                     if not isinstance(chunk, (bytes, bytearray, memoryview)):
                         raise ResponseError(f"the body yielded {type(chunk).__name__}, not bytes")
+                    if not chunk:
+                        continue
                     chunk = bytes(chunk)
-                if not chunk:
-                    continue
-                if chunks >= YIELD_CHUNKS or size >= YIELD_BYTES:
+                if spent >= YIELD_CHUNKS:
                     # The loop's turn, and the watcher's (started by then), should the client
                     # have gone: servers make `send` return at once after a disconnect, so a
                     # body that never awaits would otherwise never let anyone notice.
-                    chunks = size = 0
+                    spent = 0
                     await asyncio.sleep(0)
-                chunks += 1
-                size += len(chunk)
+                spent += 1 + (len(chunk) >> _SIZE_SHIFT)
                 try:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except OSError:  # ASGI 2.4: send raises once the client has gone
@@ -757,7 +783,8 @@ async def _stream(
     finally:
         if waiting is not None:
             waiting.pop(content, None)
-        content.stop_watching()
+        if content._runner is not None:
+            content.stop_watching()
 
 
 @final

@@ -8,7 +8,7 @@ asyncio tasks the worker's loop holds and how many body iterators are open.
 An ASGI wrapper watches `receive()` for `/never/...`: when it returns `http.disconnect` it
 notes how many chunks the body had produced so far (`at_disconnect`); the body's `finally`
 notes the total. The difference is what was produced after the application learnt of the
-disconnect, which core's yield policy bounds (`YIELD_CHUNKS`, `YIELD_BYTES`).
+disconnect, which core's yield policy bounds (`chunks_between_turns`).
 """
 
 from __future__ import annotations

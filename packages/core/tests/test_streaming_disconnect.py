@@ -1,8 +1,9 @@
 """Streaming after the client has gone, driven by hand as servers behave: once a client is gone,
 `send()` returns at once without suspending, and only `receive()` says so.
 
-A body that never awaits must still be stopped: the pump gives the loop a turn every
-`YIELD_CHUNKS` chunks or `YIELD_BYTES` bytes, the watcher then cancels it, the iterator is
+A body that never awaits must still be stopped: the sender gives the loop a turn every
+`chunks_between_turns(size)` chunks (at most `YIELD_CHUNKS`, or 2 MiB), the watcher then
+cancels it, the iterator is
 closed, and no task is left behind. One watcher task per streamed response, at most.
 """
 
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bareasgi import Application, Content, Info, Matches, Scope, text_reader
-from bareasgi._http import YIELD_BYTES, YIELD_CHUNKS, RequestBody, _stream
+from bareasgi._http import YIELD_CHUNKS, RequestBody, _stream, chunks_between_turns
 from bareasgi.types import Message
 
 
@@ -80,7 +81,7 @@ def never_awaiting_app(produced: list[int], closed: list[str], chunk: bytes) -> 
     return app
 
 
-@pytest.mark.parametrize("chunk_size", [16, 64 * 1024])
+@pytest.mark.parametrize("chunk_size", [16, 64 * 1024, 1024 * 1024])
 async def test_a_never_awaiting_body_stops_within_the_yield_bound(chunk_size: int) -> None:
     produced = [0]
     closed: list[str] = []
@@ -90,7 +91,7 @@ async def test_a_never_awaiting_body_stops_within_the_yield_bound(chunk_size: in
     await asyncio.wait_for(app(scope_for("/endless"), server.receive, server.send), 30)
     assert closed == ["closed"]
     # Chunks produced after the client left: at most one turn's worth of the yield policy.
-    bound = min(YIELD_CHUNKS, -(-YIELD_BYTES // chunk_size))
+    bound = chunks_between_turns(chunk_size)
     after = produced[0] - server.after
     assert 0 <= after <= bound + 1, (after, bound)
     assert len(asyncio.all_tasks()) == before  # the watcher is gone too

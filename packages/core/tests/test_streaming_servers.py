@@ -5,7 +5,7 @@ Each reports an HTTP disconnect only through `receive()`, and once the client is
 core's yield policy. Per server (one worker each, serving `stream_servers_app`):
 
 - a slow client of a never-awaiting stream reads a little and goes; the body's `finally` runs
-  and at most one turn's worth of chunks (`YIELD_CHUNKS` or `YIELD_BYTES`) is produced after
+  and at most one turn's worth of chunks (`chunks_between_turns(size)`) is produced after
   `receive()` reported the disconnect (a count, not a duration); the next request is answered;
 - a client gone while the body iterator is blocked awaiting closes it at once;
 - a body that raises after the response started ends the connection; the next is served;
@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from bareasgi._http import YIELD_BYTES, YIELD_CHUNKS
+from bareasgi._http import chunks_between_turns
 from bareasgi.testing import (
     HypercornServer,
     ServerProcess,
@@ -180,7 +180,7 @@ def test_a_slow_client_of_a_never_awaiting_stream_stops_it(
     )
     name = server.name
     after = None if state["at_disconnect"] is None else state["total"] - state["at_disconnect"]
-    bound = min(YIELD_CHUNKS, -(-YIELD_BYTES // size))
+    bound = chunks_between_turns(size)
     # Reported, not asserted: what was produced between the client's last words and the
     # body's end (it includes what the server's buffers took before it saw the client go).
     after_mark = state["total"] - state["at_mark"]

@@ -45,6 +45,12 @@ is produced. One small-int sum per chunk costs less than a count and a byte tota
 values are not small ints: each sum is an allocation); 16 chunks of 64 KiB weigh 80 and go out
 with no turn."""
 
+
+def chunks_between_turns(size: int) -> int:
+    """How many chunks of `size` bytes the yield policy sends between two turns of the loop."""
+    return -(-YIELD_CHUNKS // (1 + (size >> _SIZE_SHIFT)))
+
+
 _UNREAD: Final = -1
 _LAST: Final = -2
 """The last message was read, its chunk handed out: the next read ends the iteration."""

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Final
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_helpers import (
     Samples,
     families,
@@ -248,6 +250,17 @@ def test_two_workers_report_the_sum_over_both(tmp_path: Path) -> None:
         assert checked.returncode == 0, checked.stdout + checked.stderr
         pids = {int(name.stem.rsplit("_", 1)[1]) for name in directory.glob("counter_*.db")}
         assert pids == workers
-    # Each worker dropped its live gauge at shutdown; the counters stay for the next scrape.
-    assert list(directory.glob("gauge_livesum_*.db")) == [], server.output()
+    # A worker drops its live gauge at its lifespan shutdown, but hypercorn's master SIGTERMs
+    # the other workers as soon as one has exited, which can cut a worker's shutdown short: its
+    # file may stay. What a scrape after the restart sees is what matters: no request in
+    # progress, from the files of these two workers only; the counters stay.
+    left = {int(name.stem.rsplit("_", 1)[1]) for name in directory.glob("gauge_livesum_*.db")}
+    assert left <= workers, (left, workers)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+    after = samples(families(generate_latest(registry).decode()))
+    for (name, series), number in after.items():
+        if name == IN_PROGRESS:
+            assert number == 0, (dict(series), number)
+    assert value(after, REQUESTS, method="GET", route="/pid", status="200") == pid_requests
     assert len(list(directory.glob("counter_*.db"))) == 2

@@ -21,8 +21,8 @@ from compression_wire_app import PAGE_TEXT
 
 from bareasgi.testing import (
     HypercornServer,
-    in_ci,
     parse_http_response,
+    program_or_skip,
     raw_http,
     run_hypercorn,
 )
@@ -55,12 +55,8 @@ CURL_CODING_FEATURE: Final = {"gzip": "libz", "br": "brotli", "zstd": "zstd"}
 
 @pytest.mark.parametrize("coding", CODINGS)
 def test_curl_decodes_every_coding(server: HypercornServer, coding: str) -> None:
+    program_or_skip("curl", "apt-get install -y curl")
     features = _curl_features()
-    if not features:
-        message = "curl is not installed: as root, apt-get install -y curl"
-        if in_ci():
-            pytest.fail(f"CI is set and {message}")
-        pytest.skip(message)
     if CURL_CODING_FEATURE[coding] not in features:
         pytest.skip(f"this curl cannot decode {coding}; the raw test below decodes it")
     result = subprocess.run(

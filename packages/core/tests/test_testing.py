@@ -701,3 +701,15 @@ def test_without_chromium_a_browser_test_skips_or_in_ci_fails(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI is set and chromium not installed"):
         chromium_or_skip()
+
+
+def test_without_a_program_a_test_skips_or_in_ci_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bareasgi.testing import program_or_skip
+
+    assert program_or_skip("sh", "apt-get install -y dash").endswith("/sh")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-such-tool is not installed: as root, x"):
+        program_or_skip("no-such-tool", "x")
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="CI is set and no-such-tool is not installed"):
+        program_or_skip("no-such-tool", "x")

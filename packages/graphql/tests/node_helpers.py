@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Final
 
 import pytest
 
-from bareasgi.testing import in_ci
+from bareasgi.testing import program_or_skip
 
 NODE_DIR: Final = Path(__file__).resolve().parent / "node"
 APT_LINE: Final = "apt-get install -y --no-install-recommends nodejs npm"
@@ -34,12 +33,8 @@ def skip_unless_one_python() -> None:
 def ensure_node_modules() -> Path:
     """`npm ci` in tests/node, once (a lock file serialises concurrent runs); its path."""
     skip_unless_one_python()
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if missing:
-        message = f"{' and '.join(missing)} not installed: as root, {APT_LINE}"
-        if in_ci():
-            pytest.fail(f"CI is set and {message}")
-        pytest.skip(message)
+    for program in ("node", "npm"):
+        program_or_skip(program, APT_LINE)
     lock = NODE_DIR / ".npm-ci.lock"
     stamp = NODE_DIR / "node_modules" / ".installed-from-lock"
     lock_text = (NODE_DIR / "package-lock.json").read_text()

@@ -11,15 +11,15 @@ with `npm ci` from tests/node-subs/package-lock.json.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from node_helpers import APT_LINE
 
-from bareasgi.testing import run_granian, run_hypercorn, run_uvicorn
+from bareasgi.testing import program_or_skip, run_granian, run_hypercorn, run_uvicorn
 
 HERE = Path(__file__).parent
 CLIENTS = HERE / "node-subs"
@@ -32,9 +32,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail("node and npm are needed (Debian's nodejs and npm, in .ci/debian-packages)")
+    node = program_or_skip("node", APT_LINE)
+    npm = program_or_skip("npm", APT_LINE)
     if not (CLIENTS / "node_modules" / "graphql-sse").is_dir():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENTS, check=True, timeout=300)
     return node

@@ -9,7 +9,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bareasgi.testing import run_hypercorn
+from bareasgi.testing import program_or_skip, run_hypercorn
 
 HERE = Path(__file__).parent
 SUBPROTOCOL = "graphql-transport-ws"
@@ -198,9 +197,9 @@ REDIS_REASON = "the Redis test runs on Python 3.12 only (one Python of the matri
 @contextlib.contextmanager
 def _redis_server(tmp_path: Path) -> Iterator[str]:
     """Debian's redis-server on a free loopback port, stopped by its PID."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.fail("redis-server is not installed (it is in .ci/debian-packages)")
+    executable = program_or_skip(
+        "redis-server", "apt-get install -y --no-install-recommends redis-server"
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

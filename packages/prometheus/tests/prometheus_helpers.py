@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
-import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from bareasgi.testing import program_or_skip
 from bareasgi.types import ASGIApp
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -65,13 +63,7 @@ def series_names(
 
 def promtool() -> str:
     """promtool's path; fails under CI (never skips silently), skips elsewhere."""
-    path = shutil.which("promtool")
-    if path is None:
-        message = f"promtool is missing: {APT_LINE} (the test command installs it as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return program_or_skip("promtool", APT_LINE)
 
 
 def promtool_check(text: str | bytes) -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,8 @@
 - `assert_plugin_exports`, `assert_state_from_app_and_scope`,
   `assert_accessor_refuses_without_plugin`, `assert_bindable_middleware`, `spy_bind_handler`:
   the plugin package shape, checked by each plugin's contract tests.
+- `chromium_or_skip`, `program_or_skip`, `in_ci`: a browser or program a test needs, skipped
+  without it, a failure under CI (`CI` set), where the test command installs it.
 
 Needs the `testing` extra: `pip install -e 'packages/core[testing]'`.
 """
@@ -25,6 +27,7 @@ from ._browser import (
     chromium_or_skip,
     headless_chromium,
     in_ci,
+    program_or_skip,
 )
 from ._client import LifespanShutdownFailed, LifespanStartupFailed, TestClient
 from ._common import ASGIProtocolError, ClientDisconnectedError
@@ -81,6 +84,7 @@ __all__ = [
     "in_ci",
     "parse_http_response",
     "parse_http_responses",
+    "program_or_skip",
     "raw_http",
     "run_granian",
     "run_hypercorn",

@@ -58,6 +58,21 @@ def chromium_or_skip() -> str:
         pytest.skip(str(error))
 
 
+def program_or_skip(name: str, install: str) -> str:
+    """The path of the program `name` on PATH; otherwise the calling test is skipped, or fails
+    when `in_ci()` (where the test command installs it), saying how to install it
+    (`install`, e.g. "apt-get install -y curl")."""
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed: as root, {install}"
+        if in_ci():
+            pytest.fail(f"CI is set and {message}")
+        pytest.skip(message)
+    return path
+
+
 def _find_chromium() -> str:
     chromium = shutil.which("chromium")
     missing = [

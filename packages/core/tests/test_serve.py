@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypercorn.config import Config
 
 from bareasgi import Application
 from bareasgi.serve import ShutdownTracker, close_connections, listening_ports, load_app, serve
@@ -427,8 +428,16 @@ async def test_serve_in_process_with_a_shutdown_trigger() -> None:
     sock = _listening_socket()
     port = sock.getsockname()[1]
     stop = asyncio.Event()
+    config = Config()
+    config.graceful_timeout = 123.0
     server = asyncio.create_task(
-        serve(app, bind=f"fd://{sock.detach()}", grace=0.2, shutdown_trigger=stop.wait)
+        serve(
+            app,
+            bind=f"fd://{sock.detach()}",
+            grace=0.2,
+            config=config,
+            shutdown_trigger=stop.wait,
+        )
     )
     # The socket listens already: the connection waits in its backlog until the server runs.
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -440,3 +449,6 @@ async def test_serve_in_process_with_a_shutdown_trigger() -> None:
     writer.close()
     assert parse_http_response(answer).status == 503
     assert events == ["finally", "shutdown hook"]
+    # The caller's Config is left as it was: serve works on a copy.
+    assert config.graceful_timeout == 123.0
+    assert config.bind == Config().bind

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import importlib
 import logging
 import multiprocessing
@@ -285,7 +286,9 @@ async def serve(
             default `config.bind`, which is `127.0.0.1:8000` unless set.
         grace: seconds in-flight requests have to finish once shutdown begins; after that
             they are cancelled.
-        config: a hypercorn `Config` for everything else (TLS, timeouts, logging).
+        config: a hypercorn `Config` for everything else (TLS, timeouts, logging); it is
+            copied, never changed. Its `graceful_timeout` is not used: `grace` bounds the
+            shutdown.
         shutdown_trigger: an awaitable factory; shutdown begins when it returns. Without one,
             SIGTERM and SIGINT begin it, and a second signal cancels what is in flight at once.
         force_exit: seconds after shutdown began at which the process exits at once with
@@ -294,7 +297,9 @@ async def serve(
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
-    config = config if config is not None else Config()
+    # A copy: `bind` and the graceful timeout below are this call's, never written into the
+    # caller's own Config (which may serve again, or be read afterwards).
+    config = copy.copy(config) if config is not None else Config()
     if bind is not None:
         config.bind = [bind] if isinstance(bind, str) else list(bind)
     # The wait for connections after `Server.wait_closed()`: by then every call has ended.

@@ -1,11 +1,12 @@
-"""What the request helpers (query, JSON, forms, cookies) share: a header of the scope, a
-media type, and the `application/x-www-form-urlencoded` parser (WHATWG URL, section 5)."""
+"""What the request helpers (query, JSON, forms, cookies, redirects) and core share: the request
+path as received, a header of the scope, a media type, and the
+`application/x-www-form-urlencoded` parser (WHATWG URL, section 5)."""
 
 from __future__ import annotations
 
 import re
 from typing import Final
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from .errors import HttpError
 from .types import Scope
@@ -96,3 +97,25 @@ def add_pairs(
 
 def field_too_large(what: str, limit: int) -> HttpError:
     return HttpError(413, f"A field of the {what} is larger than {limit} bytes")
+
+
+_PATH_SAFE: Final = "/!$&'()*+,;=:@-._~"
+"""What a path keeps unquoted when it is re-encoded from `path` (RFC 3986 pchar and `/`)."""
+
+
+def request_path(scope: Scope) -> bytes:
+    """The request path as received: `raw_path` (or `path` re-encoded), less `root_path`."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        raw = quote(scope["path"], safe=_PATH_SAFE).encode("ascii")
+    elif 63 in raw:  # b"?"
+        raw = raw.partition(b"?")[0]
+    root = scope.get("root_path")
+    if root:
+        for prefix in (
+            root.encode("utf-8", "surrogateescape"),
+            quote(root, safe=_PATH_SAFE).encode(),
+        ):
+            if raw.startswith(prefix) and raw[len(prefix) : len(prefix) + 1] in (b"", b"/"):
+                return raw[len(prefix) :] or b"/"
+    return raw

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AsyncExitStack
 from typing import Any, Final, TypeVar, final
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from ._guard import guard
 from ._http import (
@@ -22,6 +22,7 @@ from ._http import (
     send_response,
     unpack_response,
 )
+from ._request import request_path
 from .errors import ClientDisconnected, HttpError, InvalidPath
 from .plugins import APP_KEY, Plugins, PluginsSpec, implemented_hooks
 from .routing import HttpRouter, Route, WebSocketRouter, _check_route_options, split_path
@@ -52,7 +53,6 @@ ErrorResponse = tuple[int, Headers, bytes]
 _TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
 _ALLOW_VALUES: Final[dict[frozenset[str], bytes]] = {}
 """`allow` header values by method set: few sets exist, so they are made once."""
-_PATH_SAFE: Final = "/!$&'()*+,;=:@-._~"
 
 H = TypeVar("H", bound=Callable[..., Any])
 
@@ -328,9 +328,9 @@ class Application:
             raw_path = scope["raw_path"]
             # `63 in` (the byte '?') is many times faster than `b"?" in` on CPython 3.12.
             if raw_path is None or scope["root_path"] or 63 in raw_path:
-                raw_path = _raw_path(scope)
+                raw_path = request_path(scope)
         except KeyError:
-            raw_path = _raw_path(scope)
+            raw_path = request_path(scope)
         method: str = scope["method"]
         route: Route | None
         matches: Matches | None
@@ -469,7 +469,7 @@ class Application:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[APP_KEY] = self
-        raw_path = _raw_path(scope)
+        raw_path = request_path(scope)
         invalid = False
         try:
             found = self._ws_router.resolve(raw_path)
@@ -553,24 +553,6 @@ class Application:
         stack, self._exit_stack = self._exit_stack, None
         if stack is not None:
             await stack.aclose()
-
-
-def _raw_path(scope: Scope) -> bytes:
-    """The request path as received: `raw_path` (or `path` re-encoded), less `root_path`."""
-    raw: bytes | None = scope.get("raw_path")
-    if raw is None:
-        raw = quote(scope["path"], safe=_PATH_SAFE).encode("ascii")
-    elif 63 in raw:  # b"?"
-        raw = raw.partition(b"?")[0]
-    root = scope.get("root_path")
-    if root:
-        for prefix in (
-            root.encode("utf-8", "surrogateescape"),
-            quote(root, safe=_PATH_SAFE).encode(),
-        ):
-            if raw.startswith(prefix) and raw[len(prefix) : len(prefix) + 1] in (b"", b"/"):
-                return raw[len(prefix) :] or b"/"
-    return raw
 
 
 def _origin_form(scope: Scope, raw_path: bytes) -> bytes:

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import quote, quote_from_bytes, urlsplit
 
-from .applications import ROUTE_KEY, Application, _raw_path, bindable
+from ._request import request_path
+from .applications import ROUTE_KEY, Application, bindable
 from .errors import HttpError, InvalidPath
 from .types import Content, Headers, HttpHandler, HttpResponse, Info, Matches, Scope
 
@@ -125,7 +126,7 @@ def _status(response: object) -> int | None:
 
 def _other_slash(app: Application, scope: Scope) -> str | None:
     """The location of the path with its trailing slash flipped, if a route takes it."""
-    raw = _raw_path(scope)
+    raw = request_path(scope)
     if raw == b"/" or not raw.startswith(b"/"):
         return None
     other = raw[:-1] if raw.endswith(b"/") else raw + b"/"

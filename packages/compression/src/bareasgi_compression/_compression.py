@@ -23,7 +23,7 @@ from bareasgi import (
     bindable,
     body_limit,
 )
-from bareasgi.headers import preferred
+from bareasgi.headers import list_members, preferred
 from bareasgi.types import Content, Header, Headers, HttpHandler, HttpResponse, Info, Matches, Scope
 
 from ._codings import Coding, StreamEncoder, make_codings
@@ -327,11 +327,8 @@ def _matches(media: str, patterns: tuple[str, ...]) -> bool:
 
 def _varies(value: bytes) -> bool:
     """Whether a vary value names accept-encoding, or is `*`."""
-    for part in value.split(b","):
-        token = part.strip(_OWS).lower()
-        if token == ACCEPT_ENCODING or token == b"*":
-            return True
-    return False
+    members = list_members(value)
+    return ACCEPT_ENCODING in members or b"*" in members
 
 
 def _length(value: bytes) -> int:

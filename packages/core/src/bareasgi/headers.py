@@ -1,4 +1,4 @@
-"""Header grammar every package needs: RFC 9110 tokens and weighted (q-value) lists.
+"""Header grammar every package needs: RFC 9110 tokens, lists and weighted (q-value) lists.
 
 bareutils 5.1.1's list parsers split on `", "` exactly, raise on `gzip; q=0.5` and read `q=0`
 as 1.0; these follow RFC 9110 (section 5.6 for lists and tokens, 12.4.2 for weights).
@@ -27,6 +27,12 @@ def is_token(value: str | bytes) -> bool:
     if isinstance(value, str):
         return _TOKEN(value) is not None
     return _TOKEN_BYTES(value) is not None
+
+
+def list_members(value: bytes) -> list[bytes]:
+    """The members of a comma-separated field value (RFC 9110 section 5.6.1), lower case,
+    optional whitespace stripped, empty members dropped: `vary`, `connection` and the like."""
+    return [member for part in value.split(b",") if (member := part.strip(b" \t").lower())]
 
 
 class Weighted(NamedTuple):
@@ -100,6 +106,7 @@ __all__ = [
     "TOKEN_PATTERN",
     "Weighted",
     "is_token",
+    "list_members",
     "parse_weighted",
     "preferred",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, cast, final
 
 from bareasgi import BindableMiddleware, HttpError, WebSocket, bindable
-from bareasgi.headers import LOWER_TOKEN_PATTERN, is_token
+from bareasgi.headers import LOWER_TOKEN_PATTERN, is_token, list_members
 from bareasgi.types import (
     ASGIApp,
     Content,
@@ -513,7 +513,7 @@ def merge_headers(headers: Iterable[Any], extra: Sequence[Header]) -> Headers:
     """`headers` plus `extra`: a header of the same name in `extra` replaces the response's,
     except vary, whose values are merged into the response's first vary."""
     ours = {name for name, _ in extra if name != VARY}
-    wanted = [token for name, value in extra if name == VARY for token in _tokens(value)]
+    wanted = [token for name, value in extra if name == VARY for token in list_members(value)]
     merged: list[Any] = []
     vary_at = -1
     present: set[bytes] = set()
@@ -524,7 +524,7 @@ def merge_headers(headers: Iterable[Any], extra: Sequence[Header]) -> Headers:
         if name == VARY:
             if vary_at < 0:
                 vary_at = len(merged)
-            present.update(_tokens(header[1]))
+            present.update(list_members(header[1]))
         merged.append(header)
     missing = [] if b"*" in present else [token for token in wanted if token not in present]
     if missing:
@@ -536,10 +536,6 @@ def merge_headers(headers: Iterable[Any], extra: Sequence[Header]) -> Headers:
             merged[vary_at] = (VARY, value + b", " + addition if value else addition)
     merged.extend(header for header in extra if header[0] != VARY)
     return merged
-
-
-def _tokens(value: bytes) -> list[bytes]:
-    return [token for part in value.split(b",") if (token := part.strip(_OWS).lower())]
 
 
 __all__ = ["CorsConfigError", "CorsPolicy", "merge_headers", "with_headers"]

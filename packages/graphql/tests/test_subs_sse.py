@@ -99,6 +99,20 @@ async def test_distinct_bad_requests_are_answered_as_graphql_over_http(
         assert response.status_code == status
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"{not json", b"[]", b'[{"query": "{ hello }"}]', b"1", b"[" * 100_000 + b"]" * 100_000],
+)
+async def test_a_bad_body_gets_the_same_answer_from_both_http_transports(content: bytes) -> None:
+    """graphql-sse reads a POST body as GraphQL over HTTP does (one parser, one message)."""
+    async with TestClient(sse_app()) as client:
+        headers = {"content-type": "application/json"}
+        plain = await client.post("/graphql", content=content, headers=headers)
+        stream = await client.post("/graphql", content=content, headers={**STREAM, **headers})
+        assert plain.status_code == stream.status_code == 400
+        assert plain.json() == stream.json()
+
+
 async def test_distinct_client_leaving_closes_a_blocked_source_at_once() -> None:
     before = len(asyncio.all_tasks())
     async with TestClient(sse_app()) as client:

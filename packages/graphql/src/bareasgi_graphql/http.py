@@ -50,16 +50,30 @@ _ALLOW_POST: Final = (b"allow", b"POST")
 _ACCEPT_CACHE_MAX: Final = 256
 
 
+TOKEN_HEADER: Final = b"x-graphql-event-stream-token"
+"""graphql-sse's stream token header: read in the one scan of the request's headers."""
+
+
 class StreamTransport(Protocol):
     """A transport over HTTP that takes some requests before GraphQL over HTTP sees them
-    (graphql-sse: `accept: text/event-stream`, its reservations and its stream token)."""
+    (graphql-sse: `accept: text/event-stream`, its reservations and its stream token).
 
-    def wants(self, scope: Scope, method: str, accept: str | None) -> bool:
+    It is handed what `GraphQLHttp` read in its one scan of the request's headers: `accept`
+    (every accept field, joined), `content_type` and `token` (the `TOKEN_HEADER` field).
+    """
+
+    def wants(self, scope: Scope, method: str, accept: str | None, token: str | None) -> bool:
         """Whether this request is the transport's (called for every request once set)."""
         ...
 
-    def __call__(
-        self, scope: Scope, info: Info, matches: Matches, content: Content
+    def handle(
+        self,
+        scope: Scope,
+        content: Content,
+        method: str,
+        accept: str | None,
+        content_type: bytes | None,
+        token: str | None,
     ) -> Awaitable[HttpResponse]:
         """Serve it."""
         ...
@@ -99,19 +113,11 @@ class GraphQLHttp:
         self, scope: Scope, info: Info, matches: Matches, content: Content
     ) -> HttpResponse:
         """Serve one request to the endpoint."""
-        accept: str | None = None
-        content_type: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == b"accept":
-                # Several accept fields are one list (RFC 9110 5.3).
-                text = value.decode("latin-1")
-                accept = text if accept is None else f"{accept}, {text}"
-            elif name == b"content-type":
-                content_type = value
+        accept, content_type, token = read_headers(scope)
         method: str = scope["method"]
         streams = self.streams
-        if streams is not None and streams.wants(scope, method, accept):
-            return await streams(scope, info, matches, content)
+        if streams is not None and streams.wants(scope, method, accept, token):
+            return await streams.handle(scope, content, method, accept, content_type, token)
         choice = self._choose(accept, method)
         if choice == _HTML:
             assert self.graphiql is not None
@@ -165,18 +171,7 @@ class GraphQLHttp:
             return unsupported_media_type()
         body = await bytes_reader(content)
         try:
-            if not body:
-                raise BadRequest("The request has no body: send a JSON object.")
-            try:
-                params = json.loads(body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as error:
-                raise BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
-            except RecursionError:
-                raise BadRequest("The body's JSON is nested too deeply.") from None
-            if isinstance(params, list):
-                raise BadRequest("Batching is not supported: send one JSON object.")
-            if not isinstance(params, dict):
-                raise BadRequest("The body must be a JSON object.")
+            params = json_object(body)
             query = params.get("query")
             operation_name = params.get("operationName")
             variables = params.get("variables")
@@ -246,6 +241,45 @@ class GraphQLHttp:
             return refused.status, [media], body
         result = await engine.execute(prepared, variables, context)
         return _result(engine, result, prepared, choice, media, get)
+
+
+def read_headers(scope: Scope) -> tuple[str | None, bytes | None, str | None]:
+    """`(accept, content_type, token)` from one scan of the request's headers: every accept
+    field joined (several are one list, RFC 9110 5.3), the content-type, and graphql-sse's
+    stream token (`TOKEN_HEADER`)."""
+    accept: str | None = None
+    content_type: bytes | None = None
+    token: str | None = None
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            text = value.decode("latin-1")
+            accept = text if accept is None else f"{accept}, {text}"
+        elif name == b"content-type":
+            content_type = value
+        elif name == TOKEN_HEADER:
+            token = value.decode("latin-1")
+    return accept, content_type, token
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A POST body's GraphQL parameters: one JSON object, as both HTTP transports read it.
+
+    Raises:
+        BadRequest: no body, not UTF-8 JSON, nested too deeply, a batch, or not an object.
+    """
+    if not body:
+        raise BadRequest("The request has no body: send a JSON object.")
+    try:
+        params = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
+    except RecursionError:
+        raise BadRequest("The body's JSON is nested too deeply.") from None
+    if isinstance(params, list):
+        raise BadRequest("Batching is not supported: send one JSON object.")
+    if not isinstance(params, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return params
 
 
 def unsupported_media_type() -> HttpResponse:
@@ -377,6 +411,7 @@ def _result(
 __all__ = [
     "APPLICATION_JSON",
     "GRAPHQL_RESPONSE_JSON",
+    "TOKEN_HEADER",
     "GraphQLHttp",
     "StreamTransport",
 ]

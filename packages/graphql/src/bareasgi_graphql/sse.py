@@ -22,7 +22,6 @@ its source async iterator at once (its `finally` runs) whatever it is awaiting.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections import deque
@@ -48,19 +47,21 @@ from .http import (
     STREAM,
     TEXT_EVENT_STREAM,
     TEXT_TYPE,
+    TOKEN_HEADER,
     BadRequest,
     bad_request,
     check_types,
     is_json,
+    json_object,
     json_param,
     negotiate,
     query_params,
+    read_headers,
     unsupported_media_type,
 )
 
 LOGGER: Final = logging.getLogger("bareasgi_graphql")
 
-TOKEN_HEADER: Final = b"x-graphql-event-stream-token"
 DEFAULT_KEEP_ALIVE: Final = 12.0
 DEFAULT_RESERVATION_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RESERVATIONS: Final = 10_000
@@ -122,16 +123,7 @@ async def _read_request(
             return _Request(params)
         if content_type is None or not is_json(content_type):
             return unsupported_media_type()
-        body = await bytes_reader(content)
-        try:
-            parsed = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, ValueError) as error:
-            raise BadRequest(f"The body is not UTF-8 JSON ({error}).") from None
-        except RecursionError:
-            raise BadRequest("The body's JSON is nested too deeply.") from None
-        if not isinstance(parsed, dict):
-            raise BadRequest("The body must be a JSON object.")
-        return _Request(parsed)
+        return _Request(json_object(await bytes_reader(content)))
     except BadRequest as error:
         return bad_request(error.message)
 
@@ -287,35 +279,32 @@ class GraphQLSse:
 
     # -- dispatch -------------------------------------------------------------------------
 
-    def wants(self, scope: Scope, method: str, accept: str | None) -> bool:
+    def wants(self, scope: Scope, method: str, accept: str | None, token: str | None) -> bool:
         """Whether the request is graphql-sse's: a reservation, a stop, a stream, or an
-        operation carrying a stream token."""
+        operation carrying a stream token (`accept` and `token` as `read_headers` found them)."""
         if method == "POST" or method == "GET":
             if accept is not None and TEXT_EVENT_STREAM in accept:
                 return _accepts_event_stream(accept)
-            if b"token=" in scope["query_string"]:
-                return True
-            for name, _ in scope["headers"]:  # noqa: SIM110 - a plain loop costs less than any()
-                if name == TOKEN_HEADER:
-                    return True
-            return False
+            return token is not None or b"token=" in scope["query_string"]
         return method == "PUT" or method == "DELETE"
 
     async def __call__(
         self, scope: Scope, info: Info, matches: Matches, content: Content
     ) -> HttpResponse:
-        method: str = scope["method"]
-        accept: str | None = None
-        content_type: bytes | None = None
-        token: str | None = None
-        for name, value in scope["headers"]:
-            if name == b"accept":
-                text = value.decode("latin-1")
-                accept = text if accept is None else f"{accept}, {text}"
-            elif name == b"content-type":
-                content_type = value
-            elif name == TOKEN_HEADER:
-                token = value.decode("latin-1")
+        """Serve one graphql-sse request as a handler of its own."""
+        accept, content_type, token = read_headers(scope)
+        return await self.handle(scope, content, scope["method"], accept, content_type, token)
+
+    async def handle(
+        self,
+        scope: Scope,
+        content: Content,
+        method: str,
+        accept: str | None,
+        content_type: bytes | None,
+        token: str | None,
+    ) -> HttpResponse:
+        """Serve one graphql-sse request, its headers already read (`read_headers`)."""
         if token is None and b"token=" in scope["query_string"]:
             try:
                 token = query_params(scope).get("token") or None

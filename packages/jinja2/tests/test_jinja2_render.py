@@ -18,6 +18,7 @@ import jinja2
 import pytest
 from jinja2_support import INTERNAL_ERROR_BODY, TEMPLATES, call, page_handler, plugin_app
 
+import bareasgi_jinja2
 import bareasgi_jinja2.plugin
 from bareasgi import (
     APP_KEY,
@@ -34,7 +35,12 @@ from bareasgi import (
     Scope,
 )
 from bareasgi.options import describe_options
-from bareasgi.testing import TestClient
+from bareasgi.testing import (
+    TestClient,
+    assert_accessor_refuses_without_plugin,
+    assert_plugin_exports,
+    assert_state_from_app_and_scope,
+)
 from bareasgi_jinja2 import (
     PLUGIN_NAME,
     Jinja2Options,
@@ -198,21 +204,25 @@ async def test_the_template_decorator() -> None:
 
 @pytest.mark.parametrize("make", [plugin_app, added_app], ids=["plugin", "add_jinja2"])
 async def test_jinja2_state_from_the_app_and_the_scope(make: Any) -> None:
-    seen: list[Renderer] = []
-
-    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
-        seen.append(jinja2_state(scope))
-        return 204
-
     app = make()
-    app.http_router.add({"GET"}, "/t", handler)
-    renderer = jinja2_state(app)
-    assert renderer is app.plugins[PLUGIN_NAME].state
-    assert isinstance(renderer, Renderer)
-    async with TestClient(app) as client:
-        assert (await client.get("/t")).status_code == 204
-    assert seen == [renderer]
-    assert seen[0].app is app
+    renderer = await assert_state_from_app_and_scope(app, PLUGIN_NAME, jinja2_state, Renderer)
+    assert renderer.app is app
+
+
+def test_the_package_has_the_plugin_shape() -> None:
+    assert_plugin_exports(
+        bareasgi_jinja2,
+        "jinja2",
+        options=Jinja2Options,
+        accessor="jinja2_state",
+        enable="add_jinja2",
+        removed=("get_renderer",),  # the old accessor is gone
+    )
+
+
+async def test_the_state_accessor_needs_the_plugin() -> None:
+    raised = await assert_accessor_refuses_without_plugin("jinja2", jinja2_state)
+    assert "'jinja2' plugin is not enabled" in str(raised)
 
 
 async def test_without_jinja2_enabled(caplog: pytest.LogCaptureFixture) -> None:

@@ -10,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
+import bareasgi_static
 import bareasgi_static.plugin
 from bareasgi import (
-    APP_KEY,
     Application,
-    Content,
     EnabledPlugin,
-    HttpResponse,
-    Info,
-    Matches,
     PluginNotEnabledError,
     PluginOptionsError,
-    Scope,
 )
 from bareasgi.options import describe_options
-from bareasgi.testing import TestClient
+from bareasgi.testing import (
+    TestClient,
+    assert_accessor_refuses_without_plugin,
+    assert_plugin_exports,
+    assert_state_from_app_and_scope,
+)
 from bareasgi_static import (
     DEFAULT_MOUNT,
     PLUGIN_NAME,
@@ -166,11 +166,19 @@ async def test_the_module_itself_can_be_passed(public: Path) -> None:
         assert (await client.get("/static/site.css")).status_code == 200
 
 
-def test_the_state_accessor_needs_the_plugin() -> None:
-    with pytest.raises(PluginNotEnabledError, match="'static' plugin is not enabled"):
-        static_state(Application())
-    with pytest.raises(PluginNotEnabledError, match="'static' plugin is not enabled"):
-        static_state({APP_KEY: Application()})
+def test_the_package_has_the_plugin_shape() -> None:
+    assert_plugin_exports(
+        bareasgi_static,
+        "static",
+        options=StaticOptions,
+        accessor="static_state",
+        enable="add_static_files",
+    )
+
+
+async def test_the_state_accessor_needs_the_plugin() -> None:
+    raised = await assert_accessor_refuses_without_plugin("static", static_state)
+    assert "'static' plugin is not enabled" in str(raised)
     with pytest.raises(PluginNotEnabledError, match="'static' plugin"):
         static_state({})
 
@@ -190,19 +198,7 @@ def by_add(public: Path) -> Application:
 
 @pytest.mark.parametrize("make", [by_name, by_add], ids=["plugin", "add_static_files"])
 async def test_static_state_from_the_app_and_the_scope(public: Path, make: Make) -> None:
-    app = make(public)
-    seen: list[StaticState] = []
-
-    async def handler(scope: Scope, info: Info, matches: Matches, content: Content) -> HttpResponse:
-        seen.append(static_state(scope))
-        return 204
-
-    app.http_router.add({"GET"}, "/t", handler)
-    state = static_state(app)
-    assert state is app.plugins[PLUGIN_NAME].state
-    async with TestClient(app) as client:
-        assert (await client.get("/t")).status_code == 204
-    assert seen == [state]
+    await assert_state_from_app_and_scope(make(public), PLUGIN_NAME, static_state, StaticState)
 
 
 def test_the_default_mount_is_static_everywhere(tmp_path: Path) -> None:

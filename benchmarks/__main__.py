@@ -13,8 +13,10 @@ from pathlib import Path
 
 from . import scenarios, wire
 from .apps import ALL, BAREASGI, RAW, Builder, Contender
+from .baseline import load_baseline
 from .report import (
     HELLO_FLOOR_RATIO,
+    baseline_targets,
     memory_table,
     scenario_table,
     summary_table,
@@ -64,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--wire-requests", type=int, default=200_000, help="most requests in one load run (200000)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time the core of git revision REV (this checkout's bench app on it) in the "
+        "same rounds, and judge each scenario within +0.1x of its ratio to the floor",
     )
     parser.add_argument("--progress", action="store_true", help="print each round to stderr")
     parser.add_argument(
@@ -129,6 +137,16 @@ async def _main(args: argparse.Namespace) -> int:
     timed = any(s.name in selected for s in scenarios.TIMED)
     print(_header(args, chosen, timed), flush=True)
     loaded, notes = _load(chosen)
+    if args.baseline is not None and bare_selected:
+        try:
+            baseline = load_baseline(args.baseline)
+        except (ImportError, ValueError) as exc:
+            notes.append(f"the baseline @{args.baseline} left out: {exc}")
+        else:
+            at = chosen.index(BAREASGI) + 1
+            chosen.insert(at, baseline[0])
+            loaded.insert(at, baseline)
+            notes.append(f"the baseline: the core of {args.baseline}, timed beside this one")
     for note in notes:
         print(f"  {note}", flush=True)
     began = time.perf_counter()
@@ -178,6 +196,8 @@ async def _main(args: argparse.Namespace) -> int:
         memory_selected=memory_selected,
         hello_limit=args.hello_limit,
     )
+    if args.baseline is not None and any(c.key == "baseline" for c in chosen):
+        found += baseline_targets(results, args.baseline)
     print("\n" + targets_section(found), flush=True)
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     took = f"took {time.perf_counter() - began:.0f} s"

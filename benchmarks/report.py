@@ -24,6 +24,9 @@ must also be lower than every peer's."""
 
 Verdict = Literal["MET", "MISSED", "NOT RUN"]
 
+_NOT_PEERS: Final = frozenset({RAW.key, BAREASGI.key, "baseline"})
+"""Rows that are not peers: the floor, bareASGI, and an earlier bareASGI (`--baseline`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -198,7 +201,7 @@ def targets(
             continue
         peers: list[tuple[float, str, float]] = []
         for timing in result.timings:
-            if timing.contender.key in (RAW.key, BAREASGI.key) or timing.median is None:
+            if timing.contender.key in _NOT_PEERS or timing.median is None:
                 continue
             peer_ratio = paired_ratio(timing, bare)
             if peer_ratio is not None:
@@ -288,7 +291,7 @@ def _streaming_target(
     peers: list[tuple[float, str]] = []
     failed: list[str] = []
     for timing in result.timings:
-        if timing.contender.key in (RAW.key, BAREASGI.key):
+        if timing.contender.key in _NOT_PEERS:
             continue
         peer_ratio = paired_ratio(timing, floor)
         if peer_ratio is None:
@@ -311,6 +314,28 @@ def _streaming_target(
     if failed:
         detail += f"; {', '.join(failed)} failed (not compared)"
     return Target("MET" if met else "MISSED", name, detail)
+
+
+BASELINE_MARGIN: Final = 0.1
+"""Issue 12's speed gate: every scenario within +0.1x of the baseline's ratio to the floor."""
+
+
+def baseline_targets(results: Sequence[ScenarioResult], rev: str) -> list[Target]:
+    """Per scenario, this checkout's ratio to the floor against the baseline core's
+    (`--baseline REV`), both taken within the same rounds: the gate is +BASELINE_MARGIN."""
+    found: list[Target] = []
+    for result in results:
+        floor = result.timing(RAW.key)
+        base = paired_ratio(result.timing("baseline"), floor)
+        now = paired_ratio(result.timing(BAREASGI.key), floor)
+        name = f"{result.scenario.name} within +{BASELINE_MARGIN:g}x of the baseline @{rev}"
+        if base is None or now is None:
+            found.append(Target("NOT RUN", name, "a core did not run (see its table)"))
+            continue
+        verdict: Verdict = "MET" if now - base <= BASELINE_MARGIN else "MISSED"
+        detail = f"{now:.2f}x the floor, the baseline {base:.2f}x ({now - base:+.2f}x)"
+        found.append(Target(verdict, name, detail))
+    return found
 
 
 def targets_section(found: Sequence[Target]) -> str:

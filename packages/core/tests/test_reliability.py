@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from core_helpers import scope_for
 
 from bareasgi import (
     Application,
@@ -31,21 +32,6 @@ from bareasgi import (
 from bareasgi.types import Message
 
 TEXT = (b"content-type", b"text/plain")
-
-
-def scope_for(path: str, method: str = "GET", body: bytes = b"") -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"content-length", str(len(body)).encode())] if body else [],
-    }
 
 
 class Server:

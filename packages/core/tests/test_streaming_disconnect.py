@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from core_helpers import scope_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,21 +47,6 @@ class GoneAfter:
             self.body_messages += 1
             if self.body_messages >= self.after:
                 self.gone.set()
-
-
-def scope_for(path: str, method: str = "GET", body: bytes = b"") -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"content-length", str(len(body)).encode())] if body else [],
-    }
 
 
 def never_awaiting_app(produced: list[int], closed: list[str], chunk: bytes) -> Application:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -94,6 +94,24 @@ def ratio_target(
     met = ratio <= limit
     verdict = "MET" if met else "MISSED"
     return f"  {key} / {base_key} = {ratio:.3f}x (target <= {limit}x): {verdict}", met
+
+
+def ratio_targets(
+    by_key: Mapping[str, Measured], targets: Iterable[tuple[str, str, float]]
+) -> tuple[list[str], bool]:
+    """The report lines of every `(key, base_key, limit)` target, and whether any was missed."""
+    lines: list[str] = []
+    missed = False
+    for key, base, limit in targets:
+        line, met = ratio_target(by_key[key], by_key[base], key, base, limit)
+        missed = missed or not met
+        lines.append(line)
+    return lines, missed
+
+
+def spread(case: Measured, digits: int = 1) -> str:
+    """A case's fastest and slowest round, `min - max` µs per request."""
+    return f"{min(case.samples):.{digits}f} - {max(case.samples):.{digits}f}"
 
 
 def parser(prog: str) -> argparse.ArgumentParser:

@@ -41,8 +41,9 @@ from benchmarks.plugins._common import (
     Sampled,
     paired,
     parser,
-    ratio_target,
+    ratio_targets,
     rounds_and_batch,
+    spread,
     timed,
 )
 from benchmarks.scenarios import HELLO_PATH, HELLO_TEXT, Request, Scenario
@@ -189,17 +190,14 @@ def report(all_cases: Sequence[Case]) -> tuple[str, bool]:
         if case.median is None:
             lines.append(f"{case.key:<16} FAILED: {case.problem}")
             continue
-        spread = f"{min(case.samples):.2f} - {max(case.samples):.2f}"
         ratio = paired(case, plain)
         shown = f"{ratio:.3f}" if ratio is not None else "-"
-        lines.append(f"{case.key:<16} {case.median:>8.2f}  {spread:>13}  {shown:>7}  {case.title}")
+        lines.append(
+            f"{case.key:<16} {case.median:>8.2f}  {spread(case, 2):>13}  {shown:>7}  {case.title}"
+        )
     lines += ["", "targets (paired: the median over rounds of the ratio within each round)"]
-    missed = False
-    for key, base, limit in TARGETS:
-        line, met = ratio_target(by_key[key], by_key[base], key, base, limit)
-        missed = missed or not met
-        lines.append(line)
-    return "\n".join(lines), missed
+    target_lines, missed = ratio_targets(by_key, TARGETS)
+    return "\n".join(lines + target_lines), missed
 
 
 def main(argv: Sequence[str] | None = None) -> int:

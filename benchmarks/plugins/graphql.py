@@ -52,7 +52,7 @@ from graphql import (
 
 from bareasgi import Application
 from benchmarks.driver import ASGIApp, Lifespan, check, prepare, run_batch, verify
-from benchmarks.plugins._common import Sampled, paired
+from benchmarks.plugins._common import Sampled, paired, spread
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import Request, Scenario
 
@@ -310,11 +310,10 @@ def report(
         if case.median is None:
             lines.append(f"{case.key:<30} FAILED: {case.problem}")
             continue
-        spread = f"{min(case.samples):.1f} - {max(case.samples):.1f}"
         ours = by_key[f"{case.scenario}/bareasgi"]
         ratio = paired(case, ours)
         shown = f"{ratio:.2f}x" if ratio is not None and case is not ours else "-"
-        lines.append(f"{case.key:<30} {case.median:>9.1f}  {spread:>17}  {shown:>11}")
+        lines.append(f"{case.key:<30} {case.median:>9.1f}  {spread(case):>17}  {shown:>11}")
     lines += ["", "targets (paired: the median over rounds of the ratio within each round)"]
     missed = False
 

@@ -55,7 +55,7 @@ from bareasgi import (
 )
 from benchmarks.apps import bareasgi_app, raw
 from benchmarks.driver import MIB, ASGIApp, Exchange, Lifespan, Message, make_scope, run_batch
-from benchmarks.plugins._common import Sampled, paired, parser, rounds_and_batch
+from benchmarks.plugins._common import Sampled, paired, parser, rounds_and_batch, spread
 from benchmarks.runner import BATCH_TRIES, ON_CPU_SHARE
 from benchmarks.scenarios import (
     CHUNK_SIZE,
@@ -446,11 +446,12 @@ def report(all_cases: Sequence[Case], memory: Mapping[str, Any]) -> tuple[str, b
         if case.median is None:
             lines.append(f"{case.key:<22} NOT RUN: {case.problem}")
             continue
-        spread = f"{min(case.samples):.2f} - {max(case.samples):.2f}"
         base_key = BASELINES.get(case.key)
         ratio = paired(case, by_key[base_key]) if base_key in by_key else None
         shown = f"{ratio:.3f}" if ratio is not None else "-"
-        lines.append(f"{case.key:<22} {case.median:>9.2f}  {spread:>17}  {shown:>7}  {case.title}")
+        lines.append(
+            f"{case.key:<22} {case.median:>9.2f}  {spread(case, 2):>17}  {shown:>7}  {case.title}"
+        )
     lines += ["", "targets (paired: the median over rounds of the ratio within each round)"]
     missed = False
     for key, base, limit, comparison in TARGETS:
